@@ -1,0 +1,5 @@
+"""``python -m kanjo``."""
+
+from kanjo.cli import main
+
+main()

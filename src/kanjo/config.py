@@ -1,0 +1,135 @@
+"""TrainConfig: every training option, one documented dataclass.
+
+The same fields come from command-line flags or from a YAML/TOML file (``--config``); flags given
+on the command line override the file. Values are validated in ``__post_init__``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from kanjo.errors import ConfigError
+
+
+@dataclass
+class TrainConfig:
+    """How to train. Defaults are the measured best recipe for the default encoder."""
+
+    model: str = "default"
+    """Base model: 'default' (offline encoder), 'tfidf', a local directory or a hub id."""
+    epochs: float = 4.0
+    """Passes over the training rows."""
+    lr: float = 1e-4
+    """Peak learning rate (AdamW, linear decay after warm-up)."""
+    batch_size: int = 32
+    """Rows per optimisation step."""
+    max_length: int = 256
+    """Longest input in tokens; longer texts are truncated (and counted)."""
+    warmup: float = 0.1
+    """Warm-up: a fraction of all steps when < 1, else a number of steps."""
+    weight_decay: float = 0.01
+    """AdamW weight decay."""
+    seed: int = 42
+    """Seed for initialisation, shuffling and the dev split."""
+    freeze_encoder: bool = False
+    """Train only the classification head (the notebook's recipe; weak on its own)."""
+    freeze_embeddings: bool = True
+    """Keep the word-embedding matrix fixed (most of the default encoder's parameters)."""
+    soft_labels: bool = False
+    """Train on per-row label distributions (JRTE judges, or a soft-label column)."""
+    eval_steps: int | None = None
+    """Evaluate on dev every N steps; None evaluates once per epoch."""
+    early_stopping: int = 2
+    """Stop after this many evaluations without a better dev macro-F1; 0 disables."""
+    device: str = "auto"
+    """'auto' (a GPU when present), 'cpu', 'cuda', 'cuda:1', 'mps'."""
+    labels: list[str] | None = None
+    """Label names in id order; None takes them from the data."""
+    format: str = "auto"
+    """Input format: auto, csv, tsv, jsonl, jrte."""
+    text_column: str | None = None
+    label_column: str | None = None
+    dev: str | None = None
+    """A separate dev file; otherwise the split column's dev rows, else ``dev_split``."""
+    dev_split: float = 0.1
+    """Fraction of the training rows held out (stratified, seeded) when there is no dev set."""
+    train_splits: list[str] = field(default_factory=lambda: ["train"])
+    """Split-column values to train on (e.g. train,dev for a final model)."""
+
+    def __post_init__(self) -> None:
+        positive = {"epochs": self.epochs, "lr": self.lr, "batch_size": self.batch_size,
+                    "max_length": self.max_length}
+        for name, value in positive.items():
+            if not value > 0:
+                raise ConfigError(f"{name} must be > 0, got {value}")
+        if self.warmup < 0:
+            raise ConfigError(f"warmup must be ≥ 0, got {self.warmup}")
+        if self.weight_decay < 0:
+            raise ConfigError(f"weight_decay must be ≥ 0, got {self.weight_decay}")
+        if self.early_stopping < 0:
+            raise ConfigError(f"early_stopping must be ≥ 0, got {self.early_stopping}")
+        if self.eval_steps is not None and self.eval_steps <= 0:
+            raise ConfigError(f"eval_steps must be > 0, got {self.eval_steps}")
+        if isinstance(self.labels, str):
+            self.labels = [s.strip() for s in self.labels.split(",") if s.strip()]
+        if isinstance(self.train_splits, str):
+            self.train_splits = [s.strip() for s in self.train_splits.split(",") if s.strip()]
+
+    @classmethod
+    def from_file(cls, path: str | Path, **overrides: Any) -> TrainConfig:
+        """Read a YAML or TOML file; ``overrides`` that are not None win over the file."""
+        values = read_config_file(path)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls.from_dict(values, source=str(path))
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any], source: str = "config") -> TrainConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ConfigError(f"{source}: unknown option(s) {', '.join(unknown)}",
+                              hint=f"known options: {', '.join(sorted(known))}")
+        try:
+            return cls(**values)
+        except TypeError as exc:
+            raise ConfigError(f"{source}: {exc}") from None
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False, sort_keys=True)
+
+
+def read_config_file(path: str | Path) -> dict[str, Any]:
+    """A flat mapping of options from ``.yaml``/``.yml`` or ``.toml`` (dashes become
+    underscores, so ``batch-size`` and ``batch_size`` both work)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError("config file not found", file=path)
+    text = path.read_text(encoding="utf-8")
+    try:
+        if path.suffix.lower() == ".toml":
+            try:
+                import tomllib
+            except ModuleNotFoundError:  # Python 3.10
+                import tomli as tomllib
+            data = tomllib.loads(text)
+        elif path.suffix.lower() in (".yaml", ".yml"):
+            import yaml
+
+            data = yaml.safe_load(text) or {}
+        else:
+            raise ConfigError("config files must end in .yaml, .yml or .toml", file=path)
+    except ConfigError:
+        raise
+    except Exception as exc:  # TOMLDecodeError / YAMLError: both are parse errors
+        raise ConfigError(f"cannot parse: {exc}", file=path) from None
+    if not isinstance(data, dict):
+        raise ConfigError("must hold a mapping of option: value", file=path)
+    data = data.get("train", data)
+    return {str(k).replace("-", "_"): v for k, v in data.items()}

@@ -1,0 +1,50 @@
+"""User-facing errors.
+
+Every problem a user can fix (bad input, a missing file, an unknown model) is raised as a
+:class:`KanjoError`. The CLI prints its message and exits with code 2; tracebacks are shown
+only with ``--debug``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class KanjoError(Exception):
+    """An error the user can act on: names the file, the line/row and a hint when known."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | Path | None = None,
+        line: int | None = None,
+        hint: str | None = None,
+    ) -> None:
+        self.message = message
+        self.file = str(file) if file is not None else None
+        self.line = line
+        self.hint = hint
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        where = ""
+        if self.file is not None:
+            where = self.file if self.line is None else f"{self.file}, line {self.line}"
+            where += ": "
+        text = f"{where}{self.message}"
+        if self.hint:
+            text += f"\n  hint: {self.hint}"
+        return text
+
+
+class DataError(KanjoError):
+    """A problem in an input data file."""
+
+
+class ModelError(KanjoError):
+    """A model that cannot be found, loaded or built."""
+
+
+class ConfigError(KanjoError):
+    """An invalid option or configuration value."""

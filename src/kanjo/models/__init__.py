@@ -1,0 +1,1 @@
+"""Model sources: the offline default encoder, local directories, hub ids, TF-IDF."""

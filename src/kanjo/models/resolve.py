@@ -1,0 +1,85 @@
+"""One resolver for every command: turn ``--model`` into something loadable.
+
+``default``  the embedded offline encoder (built once from PyPI packages, see default_encoder)
+``tfidf``    the built-in TF-IDF character n-gram baseline
+a path       a local transformers model directory or a kanjo output directory
+a hub id     e.g. ``cl-tohoku/bert-base-japanese-v3``, for users who are online
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from kanjo.errors import ModelError
+
+DEFAULT = "default"
+TFIDF = "tfidf"
+_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.\-]*(/[\w.\-]+)?$")
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    """Where a model comes from: ``kind`` is default, tfidf, local or hub; ``location`` is
+    a directory path (default, local) or a hub id (hub); ``spec`` is what the user typed."""
+
+    kind: str
+    location: str
+    spec: str
+
+    @property
+    def is_local(self) -> bool:
+        return self.kind in ("default", "local")
+
+
+def hub_offline() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on")
+
+
+def resolve(spec: str | os.PathLike[str]) -> ModelSource:
+    """Resolve a ``--model`` value. Builds the default encoder on first use."""
+    text = str(spec).strip()
+    if text == DEFAULT:
+        from kanjo.models.default_encoder import default_encoder_dir
+
+        return ModelSource("default", str(default_encoder_dir()), text)
+    if text == TFIDF:
+        return ModelSource("tfidf", TFIDF, text)
+    path = Path(text).expanduser()
+    if path.exists():
+        if not path.is_dir():
+            raise ModelError(
+                "is a file, not a model directory",
+                file=path,
+                hint="pass the directory that holds config.json (or kanjo.json)",
+            )
+        if not ((path / "config.json").exists() or (path / "kanjo.json").exists()):
+            raise ModelError(
+                "is not a model directory: it has neither config.json nor kanjo.json",
+                file=path,
+                hint="pass a transformers model directory, a kanjo output, 'default' or 'tfidf'",
+            )
+        return ModelSource("local", str(path), text)
+    if text.startswith((".", "/", "~")) or os.sep in text.strip("/").replace("/", "", 1):
+        raise ModelError("no such model directory", file=path)
+    if not _HUB_ID.match(text):
+        raise ModelError(f"'{text}' is neither a local model directory nor a hub model id")
+    return ModelSource("hub", text, text)
+
+
+def offline_hint(model_id: str) -> str:
+    return (
+        f"'{model_id}' must be downloaded from the Hugging Face hub, which is not reachable. "
+        "Use --model default (the embedded offline encoder), or download it on a machine that "
+        f"is online (`hf download {model_id} --local-dir DIR`) and pass --model DIR."
+    )
+
+
+def load_error(source: ModelSource, exc: Exception) -> ModelError:
+    """Turn a transformers loading failure into a clear ModelError."""
+    if source.kind == "hub":
+        return ModelError(f"cannot load hub model '{source.location}'",
+                          hint=offline_hint(source.location))
+    return ModelError(f"cannot load the model: {exc}", file=source.location)

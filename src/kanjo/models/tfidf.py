@@ -1,0 +1,239 @@
+"""Built-in baseline: TF-IDF character n-grams + logistic regression (``--model tfidf``).
+
+Fitting uses scikit-learn; the fitted model is stored without pickle: hyperparameters and the
+vocabulary in ``tfidf.json``, idf, coefficients and intercepts in ``tfidf.safetensors``.
+Prediction always runs through the same small numpy/scipy code path (counts from a
+fixed-vocabulary ``CountVectorizer``, then tf-idf, l2 norm, linear scores, softmax), so a loaded
+model gives exactly the probabilities the fitted one gave.
+"""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from safetensors.numpy import load_file, save_file
+from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.preprocessing import normalize
+
+CONFIG_NAME = "tfidf.json"
+WEIGHTS_NAME = "tfidf.safetensors"
+FORMAT_VERSION = 1
+
+
+def normalize_text(text: str) -> str:
+    """NFKC (folds full/half-width forms) then lower-case."""
+    return unicodedata.normalize("NFKC", text).lower()
+
+
+class TfidfClassifier:
+    """Character n-gram TF-IDF + (class-balanced) logistic regression over labels ``0..k-1``.
+
+    Defaults were chosen by 5-fold stratified CV (macro-F1) on the JRTE ``pn`` train split;
+    see ``benchmarks/tfidf_tune.py``.
+    """
+
+    def __init__(
+        self,
+        ngram_range: tuple[int, int] = (1, 3),
+        C: float = 4.0,
+        class_weight: str | None = "balanced",
+        max_features: int | None = None,
+        sublinear_tf: bool = True,
+        min_df: int = 1,
+        max_iter: int = 1000,
+    ) -> None:
+        if class_weight not in (None, "balanced"):
+            raise ValueError(f"class_weight must be 'balanced' or None, got {class_weight!r}")
+        self.ngram_range = (int(ngram_range[0]), int(ngram_range[1]))
+        self.C = float(C)
+        self.class_weight = class_weight
+        self.max_features = max_features
+        self.sublinear_tf = bool(sublinear_tf)
+        self.min_df = int(min_df)
+        self.max_iter = int(max_iter)
+        self.vocabulary_: dict[str, int] | None = None
+        self.idf_: np.ndarray | None = None
+        self.coef_: np.ndarray | None = None
+        self.intercept_: np.ndarray | None = None
+        self.n_classes_: int | None = None
+        self._counter: CountVectorizer | None = None
+
+    # ------------------------------------------------------------------ hyperparameters
+    def get_params(self) -> dict[str, Any]:
+        """Hyperparameters as JSON-friendly values."""
+        return {
+            "ngram_range": list(self.ngram_range),
+            "C": self.C,
+            "class_weight": self.class_weight,
+            "max_features": self.max_features,
+            "sublinear_tf": self.sublinear_tf,
+            "min_df": self.min_df,
+            "max_iter": self.max_iter,
+        }
+
+    # ------------------------------------------------------------------ fitting
+    def fit(
+        self,
+        texts: Sequence[str],
+        labels: Sequence[int] | np.ndarray | None = None,
+        soft_targets: np.ndarray | None = None,
+        sample_weight: np.ndarray | None = None,
+    ) -> TfidfClassifier:
+        """Fit on ``texts`` with integer ``labels`` or ``soft_targets`` (rows = distributions).
+
+        Soft targets are fitted the standard way: each text is repeated once per class with
+        sample weight = that class's probability (times ``sample_weight`` if given). With
+        ``class_weight="balanced"`` each class is weighted by ``total / (k * class_mass)``.
+        """
+        texts = list(texts)
+        n = len(texts)
+        if n == 0:
+            raise ValueError("cannot fit on an empty dataset")
+        if soft_targets is not None:
+            targets = np.asarray(soft_targets, dtype=np.float64)
+            if targets.ndim != 2 or targets.shape[0] != n:
+                raise ValueError(f"soft_targets must have shape ({n}, k), got {targets.shape}")
+            if (targets < 0).any():
+                raise ValueError("soft_targets must be non-negative")
+            targets = targets / targets.sum(axis=1, keepdims=True)
+        elif labels is not None:
+            y = np.asarray(labels, dtype=np.int64)
+            if y.shape != (n,):
+                raise ValueError(f"labels must have shape ({n},), got {y.shape}")
+            if (y < 0).any():
+                raise ValueError("labels must be integer ids 0..k-1")
+            targets = np.eye(int(y.max()) + 1)[y]
+        else:
+            raise ValueError("give labels or soft_targets")
+        k = targets.shape[1]
+        if k < 2:
+            raise ValueError("need at least two classes")
+        row_w = np.ones(n) if sample_weight is None else np.asarray(sample_weight, np.float64)
+        mass = (targets * row_w[:, None]).sum(axis=0)
+        if (mass <= 0).any():
+            missing = [int(c) for c in np.flatnonzero(mass <= 0)]
+            raise ValueError(f"classes {missing} have no training examples")
+
+        vectorizer = TfidfVectorizer(
+            analyzer="char",
+            ngram_range=self.ngram_range,
+            lowercase=False,
+            min_df=self.min_df,
+            max_features=self.max_features,
+            sublinear_tf=self.sublinear_tf,
+            dtype=np.float64,
+        )
+        vectorizer.fit([normalize_text(t) for t in texts])
+        self.vocabulary_ = {str(g): int(i) for g, i in vectorizer.vocabulary_.items()}
+        self.idf_ = np.asarray(vectorizer.idf_, dtype=np.float64)
+        self.n_classes_ = k
+        self._counter = None
+        features = self._transform(texts)
+
+        # One row per (text, class) with positive weight; hard labels give one row per text.
+        rows, classes = np.nonzero(targets * row_w[:, None] > 0)
+        weights = targets[rows, classes] * row_w[rows]
+        if self.class_weight == "balanced":
+            weights = weights * (mass.sum() / (k * mass))[classes]
+        model = LogisticRegression(C=self.C, max_iter=self.max_iter)
+        model.fit(features[rows], classes, sample_weight=weights)
+        self.coef_ = np.asarray(model.coef_, dtype=np.float64)
+        self.intercept_ = np.asarray(model.intercept_, dtype=np.float64)
+        return self
+
+    # ------------------------------------------------------------------ prediction
+    def _check_fitted(self) -> None:
+        if self.coef_ is None or self.vocabulary_ is None:
+            raise RuntimeError("TfidfClassifier is not fitted; call fit() or load() first")
+
+    def _transform(self, texts: Sequence[str]) -> sp.csr_matrix:
+        """TF-IDF rows (sublinear tf, idf, l2 norm) for ``texts`` with the fitted vocabulary."""
+        if self._counter is None:
+            self._counter = CountVectorizer(
+                analyzer="char",
+                ngram_range=self.ngram_range,
+                lowercase=False,
+                vocabulary=self.vocabulary_,
+                dtype=np.float64,
+            )
+        counts = self._counter.transform([normalize_text(t) for t in texts]).tocsr()
+        if self.sublinear_tf:
+            np.log(counts.data, counts.data)
+            counts.data += 1.0
+        return normalize(counts.multiply(self.idf_[None, :]).tocsr(), norm="l2", copy=False)
+
+    def decision_function(self, texts: Sequence[str]) -> np.ndarray:
+        """Linear scores, shape ``[n, 1]`` for two classes (sklearn binary form) or ``[n, k]``."""
+        self._check_fitted()
+        texts = list(texts)
+        if not texts:
+            return np.zeros((0, self.coef_.shape[0]))
+        return np.asarray(self._transform(texts) @ self.coef_.T) + self.intercept_
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        """Class probabilities, shape ``[n, k]``; rows sum to 1."""
+        scores = self.decision_function(texts)
+        if self.coef_.shape[0] == 1:  # binary: sklearn stores one row, p1 = sigmoid(score)
+            p1 = 1.0 / (1.0 + np.exp(-scores[:, 0]))
+            return np.column_stack([1.0 - p1, p1])
+        scores = scores - scores.max(axis=1, keepdims=True)
+        exp = np.exp(scores)
+        return exp / exp.sum(axis=1, keepdims=True)
+
+    def predict(self, texts: Sequence[str]) -> np.ndarray:
+        """Most probable label id per text, shape ``[n]``."""
+        return self.predict_proba(texts).argmax(axis=1).astype(np.int64)
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, directory: str | Path) -> None:
+        """Write ``tfidf.json`` and ``tfidf.safetensors`` into ``directory`` (no pickle)."""
+        self._check_fitted()
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        config = {
+            "format": "kanjo-tfidf",
+            "format_version": FORMAT_VERSION,
+            "normalizer": "NFKC+lower",
+            "analyzer": "char",
+            "n_classes": self.n_classes_,
+            "params": self.get_params(),
+            "vocabulary": self.vocabulary_,
+        }
+        with open(directory / CONFIG_NAME, "w", encoding="utf-8") as f:
+            json.dump(config, f, ensure_ascii=False)
+        save_file(
+            {
+                "idf": np.ascontiguousarray(self.idf_),
+                "coef": np.ascontiguousarray(self.coef_),
+                "intercept": np.ascontiguousarray(self.intercept_),
+            },
+            str(directory / WEIGHTS_NAME),
+        )
+
+    @classmethod
+    def load(cls, directory: str | Path) -> TfidfClassifier:
+        """Rebuild a fitted classifier from a directory written by :meth:`save`."""
+        directory = Path(directory)
+        with open(directory / CONFIG_NAME, encoding="utf-8") as f:
+            config = json.load(f)
+        if config.get("format") != "kanjo-tfidf" or config.get("format_version") != 1:
+            raise ValueError(f"{directory / CONFIG_NAME} is not a kanjo TF-IDF model (format 1)")
+        params = dict(config["params"])
+        params["ngram_range"] = tuple(params["ngram_range"])
+        model = cls(**params)
+        arrays = load_file(str(directory / WEIGHTS_NAME))
+        model.vocabulary_ = {str(g): int(i) for g, i in config["vocabulary"].items()}
+        model.idf_ = arrays["idf"]
+        model.coef_ = arrays["coef"]
+        model.intercept_ = arrays["intercept"]
+        model.n_classes_ = int(config["n_classes"])
+        if not (len(model.vocabulary_) == model.idf_.shape[0] == model.coef_.shape[1]):
+            raise ValueError(f"{directory}: vocabulary and weight shapes disagree")
+        return model

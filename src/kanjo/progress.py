@@ -1,0 +1,43 @@
+"""A compact training display: one progress bar with loss and ETA, one line per evaluation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tqdm.auto import tqdm
+from transformers import TrainerCallback
+
+
+class KanjoProgress(TrainerCallback):
+    """Replaces transformers' progress printer (which prints every log dict)."""
+
+    def __init__(self) -> None:
+        self.bar: tqdm | None = None
+
+    def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        if state.is_world_process_zero:
+            self.bar = tqdm(total=state.max_steps, initial=state.global_step, desc="training",
+                            unit="step", dynamic_ncols=True)
+
+    def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        if self.bar is not None:
+            self.bar.update(state.global_step - self.bar.n)
+
+    def on_log(self, args: Any, state: Any, control: Any, logs: Any = None, **kwargs: Any) -> None:
+        if self.bar is not None and logs and "loss" in logs:
+            self.bar.set_postfix(loss=f"{float(logs['loss']):.4f}", epoch=f"{state.epoch:.2f}")
+
+    def on_evaluate(self, args: Any, state: Any, control: Any, metrics: Any = None,
+                    **kwargs: Any) -> None:
+        if self.bar is not None and metrics:
+            self.bar.write(
+                f"epoch {state.epoch:.2f} · step {state.global_step}: dev macro-F1 "
+                f"{metrics.get('eval_macro_f1', float('nan')):.4f} · accuracy "
+                f"{metrics.get('eval_accuracy', float('nan')):.4f} · loss "
+                f"{metrics.get('eval_loss', float('nan')):.4f}"
+            )
+
+    def on_train_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None

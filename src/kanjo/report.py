@@ -1,0 +1,45 @@
+"""Terminal reports: metric tables for people (``--json`` gives the same figures to programs)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+
+def print_metrics(console: Console, metrics: dict[str, Any]) -> None:
+    """Summary, per-class scores, the confusion matrix and, when present, calibration."""
+    summary = Table(title=f"{metrics['n']} rows", show_header=False)
+    for key in ("accuracy", "macro_f1", "weighted_f1", "macro_precision", "macro_recall",
+                "weighted_precision", "weighted_recall", "ece"):
+        if key in metrics:
+            summary.add_row(key.replace("_", " "), f"{metrics[key]:.4f}")
+    console.print(summary)
+
+    per_class = Table(title="per class")
+    for column in ("label", "precision", "recall", "f1", "support"):
+        per_class.add_column(column, justify="left" if column == "label" else "right")
+    for name, row in metrics["per_class"].items():
+        per_class.add_row(name, f"{row['precision']:.4f}", f"{row['recall']:.4f}",
+                          f"{row['f1']:.4f}", str(row["support"]))
+    console.print(per_class)
+
+    labels = metrics["labels"]
+    matrix = Table(title="confusion matrix (rows: gold, columns: predicted)")
+    matrix.add_column("gold \\ pred")
+    for name in labels:
+        matrix.add_column(name, justify="right")
+    for name, row in zip(labels, metrics["confusion_matrix"], strict=True):
+        matrix.add_row(name, *[str(v) for v in row])
+    console.print(matrix)
+
+    if metrics.get("reliability"):
+        reliability = Table(title=f"reliability (ECE {metrics['ece']:.4f})")
+        for column in ("confidence bin", "n", "accuracy", "mean confidence"):
+            reliability.add_column(column, justify="right")
+        for row in metrics["reliability"]:
+            lo, hi = row["bin"]
+            reliability.add_row(f"{lo:.1f}–{hi:.1f}", str(row["n"]), f"{row['accuracy']:.3f}",
+                                f"{row['confidence']:.3f}")
+        console.print(reliability)

@@ -1,0 +1,130 @@
+"""Model directories on disk: atomic writes, the kanjo.json metadata, integrity checks.
+
+A model directory is either complete or absent: it is assembled in a hidden sibling
+``.NAME.partial`` directory and renamed into place in one step.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from kanjo.errors import KanjoError, ModelError
+
+META_FILE = "kanjo.json"
+
+
+def work_dir(out: Path) -> Path:
+    """The hidden sibling where a run is assembled (and its checkpoints kept for --resume)."""
+    out = Path(out)
+    return out.parent / f".{out.name}.partial"
+
+
+def check_writable_target(out: Path, overwrite: bool) -> None:
+    """Refuse to silently replace an existing directory."""
+    out = Path(out)
+    if out.exists() and not overwrite:
+        raise KanjoError(
+            "already exists",
+            file=out,
+            hint="choose another --out, or pass --overwrite to replace it",
+        )
+    if out.exists() and not out.is_dir():
+        raise KanjoError("exists and is not a directory", file=out)
+
+
+def publish(staged: Path, out: Path, overwrite: bool = False) -> Path:
+    """Move a fully written directory ``staged`` to ``out`` atomically (same filesystem)."""
+    out = Path(out)
+    check_writable_target(out, overwrite)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    trash = None
+    if out.exists():
+        trash = out.parent / f".{out.name}.old-{uuid.uuid4().hex[:8]}"
+        os.rename(out, trash)
+    try:
+        os.rename(staged, out)
+    except BaseException:
+        if trash is not None:
+            os.rename(trash, out)
+        raise
+    if trash is not None:
+        shutil.rmtree(trash, ignore_errors=True)
+    return out
+
+
+@contextlib.contextmanager
+def atomic_directory(out: Path, overwrite: bool = False) -> Iterator[Path]:
+    """Yield an empty staging directory; on success it becomes ``out``, on any error (or
+    Ctrl-C) it is removed and ``out`` is left as it was."""
+    out = Path(out)
+    check_writable_target(out, overwrite)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staged = out.parent / f".{out.name}.staging-{uuid.uuid4().hex[:8]}"
+    staged.mkdir()
+    try:
+        yield staged
+        publish(staged, out, overwrite)
+    finally:
+        if staged.exists():
+            shutil.rmtree(staged, ignore_errors=True)
+
+
+def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def write_meta(directory: Path, meta: dict[str, Any]) -> None:
+    (Path(directory) / META_FILE).write_text(
+        json.dumps(meta, ensure_ascii=False, indent=2, sort_keys=False) + "\n", encoding="utf-8"
+    )
+
+
+def read_meta(directory: Path) -> dict[str, Any]:
+    """kanjo.json of a model directory, or {} for a plain transformers directory."""
+    path = Path(directory) / META_FILE
+    if not path.exists():
+        return {}
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ModelError(f"is damaged: {exc}", file=path) from None
+
+
+def record_checksums(directory: Path, names: list[str]) -> dict[str, dict[str, Any]]:
+    """Size and sha256 of the weight files, stored in kanjo.json and checked by :func:`verify`."""
+    out = {}
+    for name in names:
+        path = Path(directory) / name
+        if path.exists():
+            out[name] = {"bytes": path.stat().st_size, "sha256": sha256_file(path)}
+    return out
+
+
+def verify(directory: Path, meta: dict[str, Any], full: bool = False) -> None:
+    """Check the weight files against kanjo.json: sizes always (cheap, catches truncation),
+    sha256 too when ``full``."""
+    for name, expected in meta.get("checksums", {}).items():
+        path = Path(directory) / name
+        if not path.exists():
+            raise ModelError(f"is missing {name}", file=directory,
+                             hint="the directory is incomplete: re-train or re-export it")
+        if path.stat().st_size != expected["bytes"] or (
+            full and sha256_file(path) != expected["sha256"]
+        ):
+            raise ModelError(
+                f"{name} does not match its recorded checksum (the file is damaged)",
+                file=directory,
+                hint="re-export or re-train the model",
+            )

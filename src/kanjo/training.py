@@ -1,0 +1,343 @@
+"""Fine-tuning, top to bottom: data → labels → split → tokenised rows → Trainer → best model.
+
+The run is assembled in a hidden ``.OUT.partial`` directory that also holds its checkpoints, so
+a killed run continues with ``resume=True``; the finished model directory is renamed into place
+in one step.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import kanjo
+from kanjo.config import TrainConfig
+from kanjo.data import LabelSet, Table, read_table, train_dev_split
+from kanjo.errors import ConfigError, DataError, KanjoError
+from kanjo.inference import (
+    Classifier,
+    TfidfBackend,
+    TorchBackend,
+    model_max_length,
+    select_device,
+)
+from kanjo.storage import check_writable_target, publish, sha256_file, work_dir
+
+
+@dataclass
+class TrainingData:
+    """The rows a run trains and selects on, with their label ids."""
+
+    labels: LabelSet
+    train: Table
+    y_train: np.ndarray
+    dev: Table | None
+    y_dev: np.ndarray | None
+    soft_train: np.ndarray | None = None
+
+    def describe(self) -> dict[str, Any]:
+        def part(table: Table, y: np.ndarray) -> dict[str, Any]:
+            return {"file": str(table.path), "sha256": sha256_file(table.path),
+                    "rows": len(table), "label_counts": self.labels.counts(y)}
+
+        out = {"train": part(self.train, self.y_train)}
+        if self.dev is not None and self.y_dev is not None:
+            out["dev"] = part(self.dev, self.y_dev)
+        return out
+
+
+def prepare_data(data: str | Path, config: TrainConfig) -> TrainingData:
+    """Read, label and split the data as the config says."""
+    options = dict(format=config.format, text_column=config.text_column,
+                   label_column=config.label_column)
+    table = read_table(data, **options)
+    labels = LabelSet(tuple(config.labels)) if config.labels else LabelSet.infer(table)
+    ids = labels.encode(table)
+    soft = None
+    if config.soft_labels:
+        soft = labels.encode_soft(table)
+        if soft is None:
+            raise DataError("has no soft-label column (judges, soft_labels or "
+                            "label_distribution) for --soft-labels", file=table.path)
+    dev_table = read_table(config.dev, **options) if config.dev else None
+    train_idx, dev_idx = train_dev_split(table, ids, dev_table, config.dev_split, config.seed,
+                                         tuple(config.train_splits))
+    labels.check_classes(ids[train_idx], table)
+    dev = dev_table if dev_table is not None else (
+        table.subset(dev_idx) if dev_idx is not None else None)
+    y_dev = labels.encode(dev) if dev is not None else None
+    return TrainingData(labels, table.subset(train_idx), ids[train_idx], dev, y_dev,
+                        soft[train_idx] if soft is not None else None)
+
+
+def train(
+    data: str | Path,
+    out: str | Path,
+    config: TrainConfig | None = None,
+    *,
+    resume: bool = False,
+    overwrite: bool = False,
+    **options: Any,
+) -> Classifier:
+    """Train a classifier on a labelled file and write it to ``out``; returns it loaded.
+
+    ``options`` are TrainConfig fields (``epochs=2``, ``model="tfidf"`` …) used when no
+    ``config`` is given.
+    """
+    config = config or TrainConfig(**options)
+    out = Path(out)
+    if not resume:
+        check_writable_target(out, overwrite)
+    started = time.time()
+    prepared = prepare_data(data, config)
+    meta: dict[str, Any] = {
+        "kanjo_version": kanjo.__version__,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "base_model": config.model,
+        "labels": list(prepared.labels.names),
+        "config": config.to_dict(),
+        "data": prepared.describe(),
+    }
+    if config.model == "tfidf":
+        classifier = _fit_tfidf(prepared, config)
+        staged = work_dir(out)
+        if staged.exists():
+            shutil.rmtree(staged)
+        staged.mkdir(parents=True)
+        train_seconds = time.time() - started
+    else:
+        classifier, staged, train_seconds = _finetune(prepared, config, out, resume, meta)
+    classifier.meta.update(meta)
+    if prepared.dev is not None:
+        classifier.meta["dev_metrics"] = _scalar_metrics(classifier.evaluate(prepared.dev))
+    classifier.meta["timings"] = {"train_seconds": round(train_seconds, 1),
+                                  "total_seconds": round(time.time() - started, 1)}
+    model_dir = staged / "model"
+    model_dir.mkdir(exist_ok=True)
+    classifier.save_to(model_dir)
+    if (staged / "logs").exists():
+        shutil.move(str(staged / "logs"), model_dir / "logs")
+    publish(model_dir, out, overwrite=overwrite or resume)
+    shutil.rmtree(staged, ignore_errors=True)
+    classifier.path = out
+    return classifier
+
+
+def _scalar_metrics(metrics: dict[str, Any]) -> dict[str, Any]:
+    keep = ("n", "accuracy", "macro_f1", "weighted_f1", "macro_precision", "macro_recall",
+            "weighted_precision", "weighted_recall", "ece", "per_class", "confusion_matrix")
+    return {k: metrics[k] for k in keep if k in metrics}
+
+
+def _fit_tfidf(prepared: TrainingData, config: TrainConfig) -> Classifier:
+    from kanjo.models.tfidf import TfidfClassifier
+
+    model = TfidfClassifier()
+    model.fit(prepared.train.texts, prepared.y_train.tolist(), soft_targets=prepared.soft_train)
+    return Classifier(TfidfBackend(model), prepared.labels)
+
+
+def _rows(tokenizer: Any, texts: list[str], y: np.ndarray, soft: np.ndarray | None,
+          max_length: int) -> tuple[list[dict[str, Any]], int]:
+    from kanjo.tokenize import encode
+
+    ids, cut = encode(tokenizer, texts, max_length)
+    rows = [{"input_ids": seq, "labels": int(label)} for seq, label in zip(ids, y, strict=True)]
+    if soft is not None:
+        for row, dist in zip(rows, soft, strict=True):
+            row["soft_labels"] = dist
+    return rows, cut
+
+
+class Collator:
+    """Dynamic padding: each batch is padded to its own longest row."""
+
+    def __init__(self, tokenizer: Any):
+        self.tokenizer = tokenizer
+
+    def __call__(self, rows: list[dict[str, Any]]) -> dict[str, Any]:
+        import torch
+
+        batch = self.tokenizer.pad({"input_ids": [r["input_ids"] for r in rows]},
+                                   return_tensors="pt")
+        batch["labels"] = torch.tensor([r["labels"] for r in rows])
+        if "soft_labels" in rows[0]:
+            batch["soft_labels"] = torch.tensor(np.stack([r["soft_labels"] for r in rows]))
+        return dict(batch)
+
+
+def _load_base(config: TrainConfig, labels: LabelSet) -> tuple[Any, Any]:
+    """The base encoder with a fresh classification head for ``labels``, and its tokenizer."""
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    from kanjo.models.resolve import load_error, resolve
+
+    source = resolve(config.model)
+    if source.kind == "tfidf":
+        raise ConfigError("tfidf is not a transformer")
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(source.location)
+        model = AutoModelForSequenceClassification.from_pretrained(
+            source.location,
+            num_labels=len(labels),
+            id2label=labels.id2label,
+            label2id=labels.label2id,
+            ignore_mismatched_sizes=True,
+        )
+    except (OSError, ValueError) as exc:
+        raise load_error(source, exc) from None
+    base = model.base_model
+    if config.freeze_encoder:
+        for parameter in base.parameters():
+            parameter.requires_grad = False
+    elif config.freeze_embeddings:
+        base.get_input_embeddings().weight.requires_grad = False
+    return model, tokenizer
+
+
+def _finetune(prepared: TrainingData, config: TrainConfig, out: Path, resume: bool,
+              meta: dict[str, Any]) -> tuple[Classifier, Path, float]:
+    import torch
+    from torch.utils.tensorboard import SummaryWriter
+    from transformers import EarlyStoppingCallback, TrainingArguments, set_seed
+    from transformers.integrations import TensorBoardCallback
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # per-checkpoint "Writing model shards" bars
+
+    work = work_dir(out)
+    run_key = {"config": meta["config"], "data": meta["data"]}
+    _claim_work_dir(work, run_key, resume)
+    set_seed(config.seed)
+    model, tokenizer = _load_base(config, prepared.labels)
+    max_length = model_max_length(model, tokenizer, config.max_length)
+    train_rows, cut = _rows(tokenizer, prepared.train.texts, prepared.y_train,
+                            prepared.soft_train, max_length)
+    dev_rows = None
+    if prepared.dev is not None:
+        dev_rows, _ = _rows(tokenizer, prepared.dev.texts, prepared.y_dev, None, max_length)
+    meta["truncated_train_rows"] = cut
+    has_dev = dev_rows is not None
+    device = select_device(config.device)
+    strategy = "steps" if config.eval_steps else "epoch"
+    args = TrainingArguments(
+        output_dir=str(work / "checkpoints"),
+        num_train_epochs=config.epochs,
+        per_device_train_batch_size=config.batch_size,
+        per_device_eval_batch_size=max(64, config.batch_size),
+        learning_rate=config.lr,
+        weight_decay=config.weight_decay,
+        warmup_steps=config.warmup,
+        lr_scheduler_type="linear",
+        eval_strategy=strategy if has_dev else "no",
+        save_strategy=strategy,
+        eval_steps=config.eval_steps,
+        save_steps=config.eval_steps,
+        save_total_limit=1,
+        load_best_model_at_end=has_dev,
+        metric_for_best_model="macro_f1" if has_dev else None,
+        greater_is_better=True,
+        logging_steps=max(1, min(50, len(train_rows) // config.batch_size // 4)),
+        report_to="none",
+        seed=config.seed,
+        train_sampling_strategy="group_by_length",
+        use_cpu=device == "cpu",
+        bf16=device.startswith("cuda") and torch.cuda.is_bf16_supported(),
+        remove_unused_columns=False,
+        dataloader_num_workers=0,
+    )
+    callbacks: list[Any] = [TensorBoardCallback(SummaryWriter(str(work / "logs")))]
+    if has_dev and config.early_stopping:
+        callbacks.append(EarlyStoppingCallback(early_stopping_patience=config.early_stopping))
+    names = prepared.labels.names
+    trainer = _make_loss_trainer()(
+        model=model,
+        args=args,
+        train_dataset=train_rows,
+        eval_dataset=dev_rows,
+        data_collator=Collator(tokenizer),
+        processing_class=tokenizer,
+        compute_metrics=lambda p: _trainer_metrics(p, names),
+        callbacks=callbacks,
+    )
+    from transformers.trainer_callback import PrinterCallback, ProgressCallback
+
+    from kanjo.progress import KanjoProgress
+
+    trainer.remove_callback(ProgressCallback)
+    trainer.remove_callback(PrinterCallback)
+    trainer.add_callback(KanjoProgress())
+    has_checkpoint = any((work / "checkpoints").glob("checkpoint-*"))
+    started = time.time()
+    trainer.train(resume_from_checkpoint=True if resume and has_checkpoint else None)
+    seconds = time.time() - started
+    meta["train_steps"] = trainer.state.global_step
+    meta["best_checkpoint"] = trainer.state.best_model_checkpoint and Path(
+        trainer.state.best_model_checkpoint).name
+    model = trainer.model.to("cpu") if device != "cpu" else trainer.model
+    backend = TorchBackend(model, tokenizer, max_length, config.device)
+    shutil.rmtree(work / "checkpoints", ignore_errors=True)
+    return Classifier(backend, prepared.labels), work, seconds
+
+
+def _claim_work_dir(work: Path, run_key: dict[str, Any], resume: bool) -> None:
+    """Start a run's work directory, or check that ``resume`` continues the same run."""
+    state = work / "run.json"
+    if work.exists() and state.exists():
+        if not resume:
+            raise KanjoError(
+                "an interrupted training run of this model is here",
+                file=work,
+                hint="pass --resume to continue it, or delete that directory to start over",
+            )
+        previous = json.loads(state.read_text(encoding="utf-8"))
+        if previous != json.loads(json.dumps(run_key)):
+            changed = sorted(k for k in run_key["config"]
+                             if previous["config"].get(k) != run_key["config"][k])
+            raise ConfigError(
+                "--resume must use the same data and options as the interrupted run",
+                hint=f"changed options: {', '.join(changed) or 'the data files'}",
+            )
+        return
+    if resume:
+        raise KanjoError("nothing to resume: no interrupted run was found", file=work)
+    if work.exists():
+        shutil.rmtree(work)
+    work.mkdir(parents=True)
+    state.write_text(json.dumps(run_key, ensure_ascii=False), encoding="utf-8")
+
+
+def _trainer_metrics(prediction: Any, names: tuple[str, ...]) -> dict[str, float]:
+    from kanjo.evaluation import classification_metrics
+
+    logits = prediction.predictions
+    metrics = classification_metrics(prediction.label_ids, np.argmax(logits, axis=-1), names)
+    return {k: metrics[k] for k in ("accuracy", "macro_f1", "weighted_f1")}
+
+
+def _make_loss_trainer() -> type:
+    import torch.nn.functional as F
+    from transformers import Trainer
+
+    class LossTrainer(Trainer):
+        """Cross-entropy against hard labels, or against per-row label distributions."""
+
+        loss_is_scaled_for_ga = False
+
+        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+            labels = inputs.pop("labels")
+            soft = inputs.pop("soft_labels", None)
+            outputs = model(**inputs)
+            logits = outputs.logits.float()
+            target = soft.float() if soft is not None and model.training else labels
+            loss = F.cross_entropy(logits, target)
+            return (loss, outputs) if return_outputs else loss
+
+    return LossTrainer
+
