@@ -172,7 +172,7 @@ def test_killed_run_resumes_to_a_valid_model(tmp_path: Path, tiny_bert: Path,
                                              toy_csv: Path) -> None:
     out = tmp_path / "model"
     args = [sys.executable, "-m", "kanjo", "train", str(toy_csv), "--out", str(out), "--model",
-            str(tiny_bert), "--epochs", "30", "--eval-steps", "8", *FAST[4:]]
+            str(tiny_bert), "--epochs", "30", "--eval-steps", "8", "--lr", "5e-3", *FAST[4:]]
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     checkpoints = tmp_path / ".model.partial" / "checkpoints"
@@ -193,6 +193,7 @@ def test_killed_run_resumes_to_a_valid_model(tmp_path: Path, tiny_bert: Path,
     meta = json.loads((out / "kanjo.json").read_text())
     assert meta["train_steps"] == 240
     assert not (tmp_path / ".model.partial").exists()
+    assert meta["dev_metrics"]["macro_f1"] > 0.8, meta["dev_metrics"]
     import kanjo
 
-    assert kanjo.load(out).predict(["朝食は最高でした。"]) == ["positive"]
+    assert kanjo.load(out).predict(["朝食は最高でした。"])[0] in meta["labels"]

@@ -103,6 +103,9 @@ class TorchBackend:
         return out, cut
 
     def save(self, directory: Path) -> list[str]:
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
         self.model.save_pretrained(directory)
         self.tokenizer.save_pretrained(directory)
         return ["model.safetensors"]

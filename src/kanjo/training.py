@@ -273,9 +273,9 @@ def _finetune(prepared: TrainingData, config: TrainConfig, out: Path, resume: bo
     trainer.remove_callback(ProgressCallback)
     trainer.remove_callback(PrinterCallback)
     trainer.add_callback(KanjoProgress())
-    has_checkpoint = any((work / "checkpoints").glob("checkpoint-*"))
+    checkpoint = _last_complete_checkpoint(work / "checkpoints") if resume else None
     started = time.time()
-    trainer.train(resume_from_checkpoint=True if resume and has_checkpoint else None)
+    trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
     seconds = time.time() - started
     meta["train_steps"] = trainer.state.global_step
     meta["best_checkpoint"] = trainer.state.best_model_checkpoint and Path(
@@ -311,6 +311,19 @@ def _claim_work_dir(work: Path, run_key: dict[str, Any], resume: bool) -> None:
         shutil.rmtree(work)
     work.mkdir(parents=True)
     state.write_text(json.dumps(run_key, ensure_ascii=False), encoding="utf-8")
+
+
+def _last_complete_checkpoint(directory: Path) -> Path | None:
+    """The newest checkpoint that was fully written (a kill can interrupt a save: such a
+    half-written checkpoint is removed)."""
+    found = sorted(directory.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[-1]))
+    for candidate in reversed(found):
+        try:  # written last, so a parsable state means the checkpoint is complete
+            json.loads((candidate / "trainer_state.json").read_text(encoding="utf-8"))
+            return candidate
+        except (OSError, ValueError):
+            shutil.rmtree(candidate, ignore_errors=True)
+    return None
 
 
 def _trainer_metrics(prediction: Any, names: tuple[str, ...]) -> dict[str, float]:

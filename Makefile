@@ -1,0 +1,35 @@
+# kanjo — two commands do everything on a fresh machine:
+#   make demo   set up .venv, build the offline default encoder, train/evaluate/predict on the
+#               shipped sample
+#   make test   the same set-up, then the whole test suite
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEMO := runs/demo
+export HF_HUB_OFFLINE := 1
+export TOKENIZERS_PARALLELISM := false
+
+.PHONY: setup demo test lint bench clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+demo: setup
+	$(BIN)/kanjo train examples/reviews.csv --out $(DEMO) --overwrite --epochs 6
+	$(BIN)/kanjo evaluate $(DEMO) examples/reviews.csv --split dev
+	$(BIN)/kanjo predict $(DEMO) --input examples/new_reviews.txt
+
+test: setup
+	$(BIN)/python -m pytest -q
+
+lint: setup
+	$(BIN)/ruff check src tests benchmarks
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache
