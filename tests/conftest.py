@@ -79,8 +79,8 @@ def tiny_bert(tmp_path_factory: pytest.TempPathFactory) -> Path:
                                   model_max_length=128)
     tokenizer.save_pretrained(directory)
     set_seed(0)
-    config = BertConfig(vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=2,
-                        num_attention_heads=2, intermediate_size=64, max_position_embeddings=128,
+    config = BertConfig(vocab_size=len(tokenizer), hidden_size=64, num_hidden_layers=2,
+                        num_attention_heads=2, intermediate_size=128, max_position_embeddings=128,
                         pad_token_id=tokenizer.pad_token_id)
     BertForMaskedLM(config).save_pretrained(directory)
     return directory
@@ -110,7 +110,7 @@ def tiny_japanese_bert(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     tokenizer.save_pretrained(directory)
     set_seed(0)
-    config = BertConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2,
-                        num_attention_heads=2, intermediate_size=64, max_position_embeddings=128)
+    config = BertConfig(vocab_size=len(vocab), hidden_size=64, num_hidden_layers=2,
+                        num_attention_heads=2, intermediate_size=128, max_position_embeddings=128)
     BertForMaskedLM(config).save_pretrained(directory)
     return directory

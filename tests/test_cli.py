@@ -16,7 +16,7 @@ import pytest
 from kanjo.cli import main
 
 FAST = ["--epochs", "12", "--lr", "5e-3", "--batch-size", "16", "--warmup", "0",
-        "--no-freeze-embeddings", "--early-stopping", "0"]
+        "--no-freeze-embeddings", "--early-stopping", "0", "--min-steps", "0"]
 
 
 def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:

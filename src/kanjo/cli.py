@@ -71,6 +71,8 @@ def train(
         help="Keep word embeddings fixed [yes].")] = None,
     soft_labels: Annotated[bool | None, typer.Option(
         "--soft-labels/--no-soft-labels", help="Train on per-row label distributions.")] = None,
+    min_steps: Annotated[int | None, typer.Option(
+        help="At least this many steps; small data gets more epochs [300].")] = None,
     eval_steps: Annotated[int | None, typer.Option(
         help="Evaluate every N steps instead of every epoch.")] = None,
     early_stopping: Annotated[int | None, typer.Option(
@@ -98,7 +100,8 @@ def train(
     flags = dict(
         model=model, epochs=epochs, lr=lr, batch_size=batch_size, max_length=max_length,
         warmup=warmup, weight_decay=weight_decay, seed=seed, freeze_encoder=freeze_encoder,
-        freeze_embeddings=freeze_embeddings, soft_labels=soft_labels, eval_steps=eval_steps,
+        freeze_embeddings=freeze_embeddings, soft_labels=soft_labels, min_steps=min_steps,
+        eval_steps=eval_steps,
         early_stopping=early_stopping, device=device, labels=labels,
         format=None if format == "auto" else format, text_column=text_column,
         label_column=label_column, dev=str(dev) if dev else None, dev_split=dev_split,
@@ -207,6 +210,141 @@ def _write_predictions(rows: list[dict[str, Any]], names: tuple[str, ...],
     partial = output.with_name(f".{output.name}.partial")
     partial.write_text(buffer.getvalue(), encoding="utf-8", newline="")
     os.replace(partial, output)
+
+
+TrimTexts = Annotated[Path | None, typer.Option(
+    help="Also keep every piece these texts use (txt: a text a line; CSV/TSV/JSONL).")]
+
+
+@app.command()
+def export(
+    model: Annotated[str, typer.Argument(help="A trained transformer model directory.")],
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Output ONNX model directory.")],
+    quantize: Annotated[str | None, typer.Option(
+        help="int8: dynamic int8 weights (4× smaller, faster on CPU).")] = None,
+    trim_vocab: Annotated[bool, typer.Option(
+        "--trim-vocab", help="Keep only the vocabulary Japanese text needs.")] = False,
+    trim_texts: TrimTexts = None,
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing --out.")] = False,
+) -> None:
+    """Export to ONNX for fast CPU inference; predict and evaluate use it like any model."""
+    _quiet_libraries()
+    from kanjo.export import export as export_model
+
+    texts = _read_input(str(trim_texts), "auto", None) if trim_texts else None
+    path = export_model(model, out_dir, quantize=quantize, trim_vocab=trim_vocab or bool(texts),
+                        trim_texts=texts, overwrite=overwrite)
+    size = sum(p.stat().st_size for p in path.iterdir())
+    err.print(f"[green]saved[/green] {path}  ({size / 1e6:.1f} MB)")
+
+
+@app.command()
+def trim(
+    model: Annotated[str, typer.Argument(
+        help="default, a base encoder directory or a trained model directory.")],
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Output model directory.")],
+    texts: TrimTexts = None,
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing --out.")] = False,
+) -> None:
+    """Drop the vocabulary Japanese text does not need (a smaller, faster-to-train model:
+    `kanjo train --model DIR`)."""
+    _quiet_libraries()
+    from kanjo.vocab_trim import trim as trim_model
+
+    summary = trim_model(model, out_dir, _read_input(str(texts), "auto", None) if texts else (),
+                         overwrite=overwrite)
+    err.print(f"[green]saved[/green] {out_dir}  ({summary['pieces']:,} of "
+              f"{summary['original_pieces']:,} pieces kept)")
+
+
+@app.command("fill-mask")
+def fill_mask(
+    model: Annotated[str, typer.Argument(
+        help="A masked LM: a `kanjo pretrain` output, a transformers directory or a hub id.")],
+    text: Annotated[str, typer.Argument(help="Text with [MASK] where tokens are missing.")],
+    top_k: Annotated[int, typer.Option("--top-k", "-k", help="Candidates per mask.")] = 5,
+    compare: Annotated[list[str] | None, typer.Option(
+        help="More models to show side by side (repeat, or separate with commas).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Predict the tokens behind [MASK] (translated to each model's own mask token)."""
+    _quiet_libraries()
+    from kanjo.masked_lm import MaskFiller, print_fill_results
+
+    if top_k < 1:
+        raise KanjoError(f"--top-k must be ≥ 1, got {top_k}")
+    specs = [model] + [s.strip() for item in compare or [] for s in item.split(",") if s.strip()]
+    results = [MaskFiller.load(spec)(text, top_k) for spec in specs]
+    if as_json:
+        payload: Any = results[0].to_dict() if len(results) == 1 else {
+            "text": text, "results": [r.to_dict() for r in results]}
+        print(json.dumps(payload, ensure_ascii=False, indent=2))
+        return
+    print_fill_results(out, results)
+
+
+@app.command()
+def pretrain(
+    text: Annotated[Path, typer.Option(
+        help="Unlabelled text: one sentence a line (.txt), or a CSV/TSV/JSONL text column.")],
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Output model directory.")],
+    model: Annotated[str, typer.Option(
+        help="default (offline encoder), a local directory or a hub id.")] = "default",
+    steps: Annotated[int | None, typer.Option(help="Optimisation steps.")] = None,
+    epochs: Annotated[float | None, typer.Option(
+        help="Passes over the text (instead of --steps) [1].")] = None,
+    batch_size: Annotated[int | None, typer.Option(help="Sentences per step [32].")] = None,
+    lr: Annotated[float | None, typer.Option(help="Peak learning rate of the encoder.")] = None,
+    head_lr: Annotated[float | None, typer.Option(
+        help="Peak learning rate of a newly added MLM head.")] = None,
+    head_steps: Annotated[int | None, typer.Option(
+        help="First train a new head alone for N steps, the encoder frozen.")] = None,
+    warmup: Annotated[float | None, typer.Option(
+        help="Warm-up: fraction of steps if < 1, else steps [0.1].")] = None,
+    mask_prob: Annotated[float | None, typer.Option(
+        help="Fraction of tokens to predict [0.15].")] = None,
+    whole_word: Annotated[bool | None, typer.Option(
+        "--whole-word/--no-whole-word",
+        help="Mask whole words (fugashi + unidic-lite boundaries) [no].")] = None,
+    freeze_embeddings: Annotated[bool | None, typer.Option(
+        "--freeze-embeddings/--no-freeze-embeddings",
+        help="Keep word embeddings (= the tied decoder) fixed [yes].")] = None,
+    max_length: Annotated[int | None, typer.Option(help="Max tokens per sentence [128].")] = None,
+    eval_size: Annotated[int | None, typer.Option(
+        help="Sentences held out for evaluation (≤ a tenth of the text) [2000].")] = None,
+    eval_steps: Annotated[int | None, typer.Option(
+        help="Evaluate every N steps (always at the end).")] = None,
+    save_steps: Annotated[int | None, typer.Option(
+        help="Checkpoint every N steps for --resume [100].")] = None,
+    seed: Annotated[int | None, typer.Option(help="Random seed [42].")] = None,
+    device: Annotated[str | None, typer.Option(help="auto, cpu, cuda or mps [auto].")] = None,
+    format: Format = "auto",
+    text_column: TextColumn = None,
+    resume: Annotated[bool, typer.Option(help="Continue an interrupted run.")] = False,
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing --out.")] = False,
+) -> None:
+    """Continue masked-LM pretraining on unlabelled text; the output works with fill-mask and
+    as `kanjo train --model DIR`."""
+    _quiet_libraries()
+    from kanjo.pretraining import PretrainConfig
+    from kanjo.pretraining import pretrain as run_pretraining
+
+    flags = dict(
+        model=model, steps=steps, epochs=epochs, batch_size=batch_size, lr=lr, head_lr=head_lr,
+        head_steps=head_steps, warmup=warmup, mask_prob=mask_prob, whole_word=whole_word,
+        freeze_embeddings=freeze_embeddings, max_length=max_length, eval_size=eval_size,
+        eval_steps=eval_steps, save_steps=save_steps, seed=seed, device=device, format=format,
+        text_column=text_column,
+    )
+    config = PretrainConfig(**{k: v for k, v in flags.items() if v is not None})
+    result = run_pretraining(text, out_dir, config, resume=resume, overwrite=overwrite)
+    meta = result.meta
+    err.print(f"[green]saved[/green] {out_dir}  ({meta['timings']['train_seconds']:.0f} s, "
+              f"{meta['steps']} steps)")
+    if meta["metrics"]:
+        m = meta["metrics"]
+        err.print(f"held-out: top-1 {m['top1']:.4f} · top-5 {m['top5']:.4f} · perplexity "
+                  f"{m['perplexity']:.2f} ({m['masked_tokens']} masked tokens)")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -41,8 +41,11 @@ class TrainConfig:
     """Keep the word-embedding matrix fixed (most of the default encoder's parameters)."""
     soft_labels: bool = False
     """Train on per-row label distributions (JRTE judges, or a soft-label column)."""
+    min_steps: int = 300
+    """Train at least this many steps: small data sets get more epochs (0 disables)."""
     eval_steps: int | None = None
-    """Evaluate on dev every N steps; None evaluates once per epoch."""
+    """Evaluate on dev (and checkpoint) every N steps; None: every epoch, but at most about
+    8 times a run."""
     early_stopping: int = 2
     """Stop after this many evaluations without a better dev macro-F1; 0 disables."""
     device: str = "auto"
@@ -72,6 +75,8 @@ class TrainConfig:
             raise ConfigError(f"weight_decay must be ≥ 0, got {self.weight_decay}")
         if self.early_stopping < 0:
             raise ConfigError(f"early_stopping must be ≥ 0, got {self.early_stopping}")
+        if self.min_steps < 0:
+            raise ConfigError(f"min_steps must be ≥ 0, got {self.min_steps}")
         if self.eval_steps is not None and self.eval_steps <= 0:
             raise ConfigError(f"eval_steps must be > 0, got {self.eval_steps}")
         if isinstance(self.labels, str):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from tqdm.auto import tqdm
@@ -30,7 +31,7 @@ class KanjoProgress(TrainerCallback):
     def on_evaluate(self, args: Any, state: Any, control: Any, metrics: Any = None,
                     **kwargs: Any) -> None:
         if self.bar is not None and metrics:
-            self.bar.write(
+            self.bar.write(file=sys.stderr, s=
                 f"epoch {state.epoch:.2f} · step {state.global_step}: dev macro-F1 "
                 f"{metrics.get('eval_macro_f1', float('nan')):.4f} · accuracy "
                 f"{metrics.get('eval_accuracy', float('nan')):.4f} · loss "

@@ -8,6 +8,7 @@ in one step.
 from __future__ import annotations
 
 import json
+import math
 import shutil
 import time
 from dataclasses import dataclass
@@ -225,20 +226,21 @@ def _finetune(prepared: TrainingData, config: TrainConfig, out: Path, resume: bo
     meta["truncated_train_rows"] = cut
     has_dev = dev_rows is not None
     device = select_device(config.device)
-    strategy = "steps" if config.eval_steps else "epoch"
+    epochs, eval_steps = schedule(len(train_rows), config)
+    meta["schedule"] = {"epochs": epochs, "eval_steps": eval_steps}
     args = TrainingArguments(
         output_dir=str(work / "checkpoints"),
-        num_train_epochs=config.epochs,
+        num_train_epochs=epochs,
         per_device_train_batch_size=config.batch_size,
         per_device_eval_batch_size=max(64, config.batch_size),
         learning_rate=config.lr,
         weight_decay=config.weight_decay,
         warmup_steps=config.warmup,
         lr_scheduler_type="linear",
-        eval_strategy=strategy if has_dev else "no",
-        save_strategy=strategy,
-        eval_steps=config.eval_steps,
-        save_steps=config.eval_steps,
+        eval_strategy="steps" if has_dev else "no",
+        save_strategy="steps",
+        eval_steps=eval_steps,
+        save_steps=eval_steps,
         save_total_limit=1,
         load_best_model_at_end=has_dev,
         metric_for_best_model="macro_f1" if has_dev else None,
@@ -284,6 +286,16 @@ def _finetune(prepared: TrainingData, config: TrainConfig, out: Path, resume: bo
     backend = TorchBackend(model, tokenizer, max_length, config.device)
     shutil.rmtree(work / "checkpoints", ignore_errors=True)
     return Classifier(backend, prepared.labels), work, seconds
+
+
+def schedule(n_rows: int, config: TrainConfig) -> tuple[float, int]:
+    """Epochs (raised so that at least ``min_steps`` steps run) and the evaluation interval:
+    every epoch, but no more than about 8 evaluations (and checkpoints) a run."""
+    per_epoch = math.ceil(n_rows / config.batch_size)
+    epochs = max(config.epochs, config.min_steps / per_epoch)
+    total = math.ceil(per_epoch * epochs)
+    eval_steps = config.eval_steps or max(per_epoch, math.ceil(total / 8))
+    return round(epochs, 3), min(eval_steps, total)
 
 
 def _claim_work_dir(work: Path, run_key: dict[str, Any], resume: bool) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-from sklearn.model_selection import train_test_split
 
 from kanjo.data.readers import Table
 from kanjo.errors import ConfigError, DataError
@@ -48,5 +47,7 @@ def train_dev_split(
     if n_dev >= len(train):
         raise DataError(f"has too few rows ({len(train)}) to hold out a dev split",
                         file=table.path, hint="pass --dev FILE")
+    from sklearn.model_selection import train_test_split  # lazy: keeps `kanjo predict` fast
+
     tr, dv = train_test_split(train, test_size=n_dev, random_state=seed, stratify=stratify)
     return np.sort(tr), np.sort(dv)

@@ -1,0 +1,646 @@
+"""Continued masked-LM pretraining (domain adaptation) of an encoder on unlabelled text.
+
+text file → sentences → held-out split → token ids → length-grouped batches → masked tokens →
+encoder → MLM head at the masked positions only → cross-entropy → AdamW. The result is a
+standard ``AutoModelForMaskedLM`` directory (with a ``kanjo.json``) that ``fill-mask`` and
+``kanjo train --model DIR`` accept.
+
+A hand-written loop, not transformers' ``Trainer``, because the speed and the measurements come
+from things Trainer does not do cleanly:
+
+* the head (transform + a decoder over 250k pieces for the default encoder) runs only on the
+  ~15 % of positions that are masked: Trainer's loss could do that, but its evaluation gathers
+  the logits of every prediction ([n, vocabulary], gigabytes) to compute accuracy;
+* a fresh head is first trained alone with the encoder frozen (no backward pass through the
+  encoder, so those steps are cheap), then the encoder joins with its own warm-up;
+* the masks of step *n* come from a generator seeded with (seed, n), so ``resume`` continues
+  the very run that was interrupted, and the held-out masks are fixed for every evaluation.
+
+Checkpoints hold only the parameters that training changes (not the frozen 96M-parameter
+embedding matrix of the default encoder) plus the optimiser state; a run is assembled in the
+hidden ``.OUT.partial`` work directory and renamed into place when it is complete.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import shutil
+import time
+from collections.abc import Iterator
+from contextlib import nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from kanjo.errors import ConfigError, KanjoError
+from kanjo.masked_lm import masked_logits, vocabulary_subset
+
+CHECKPOINT_STATE = "state.json"  # written last: its presence marks a complete checkpoint
+
+
+@dataclass
+class PretrainConfig:
+    """How to pretrain. Defaults are the measured recipe for the default encoder."""
+
+    model: str = "default"
+    """Base model: 'default', a local directory (an encoder, a classifier or a masked LM) or a
+    hub id. A model without a masked-LM head gets one, its decoder tied to the embeddings."""
+    steps: int | None = None
+    """Optimisation steps; give steps or epochs (neither: one epoch)."""
+    epochs: float | None = None
+    """Passes over the training sentences."""
+    batch_size: int = 32
+    lr: float = 1e-4
+    """Peak learning rate of the encoder (AdamW, warm-up then linear decay to 0)."""
+    head_lr: float = 1e-3
+    """Peak learning rate of a newly added head (a pretrained head uses ``lr``)."""
+    head_steps: int = 0
+    """Steps that train a newly added head alone, the encoder frozen, before the encoder joins."""
+    warmup: float = 0.1
+    """Warm-up: a fraction of the (encoder's) steps when < 1, else a number of steps."""
+    weight_decay: float = 0.01
+    mask_prob: float = 0.15
+    """Fraction of the tokens of each sentence to predict (80 % masked, 10 % random, 10 % kept)."""
+    whole_word: bool = False
+    """Mask whole words (fugashi + unidic-lite word boundaries) instead of single tokens."""
+    freeze_embeddings: bool = True
+    """Keep the word embeddings (and so the tied decoder weights) fixed."""
+    corpus_vocabulary: bool = True
+    """Train the softmax over the pieces that occur in the training text only (evaluation and
+    fill-mask score the whole vocabulary): for the default encoder's 250k multilingual pieces
+    this makes the output layer about ten times cheaper."""
+    max_length: int = 128
+    eval_size: int = 2000
+    """Sentences held out for evaluation (at most a tenth of the file); 0 = none."""
+    eval_steps: int | None = None
+    """Evaluate every N steps (and at the end); None evaluates at the end only."""
+    save_steps: int = 100
+    """Checkpoint every N steps for --resume."""
+    seed: int = 42
+    device: str = "auto"
+    format: str = "auto"
+    text_column: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.steps is not None and self.epochs is not None:
+            raise ConfigError("give --steps or --epochs, not both")
+        checks = {
+            "steps": self.steps is None or self.steps > 0,
+            "epochs": self.epochs is None or self.epochs > 0,
+            "batch_size": self.batch_size > 0,
+            "lr": self.lr > 0,
+            "head_lr": self.head_lr > 0,
+            "head_steps": self.head_steps >= 0,
+            "warmup": self.warmup >= 0,
+            "weight_decay": self.weight_decay >= 0,
+            "mask_prob": 0 < self.mask_prob < 1,
+            "max_length": self.max_length > 2,
+            "eval_size": self.eval_size >= 0,
+            "eval_steps": self.eval_steps is None or self.eval_steps > 0,
+            "save_steps": self.save_steps > 0,
+        }
+        for name, ok in checks.items():
+            if not ok:
+                raise ConfigError(f"{name.replace('_', '-')} is out of range: "
+                                  f"{getattr(self, name)}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass
+class PretrainResult:
+    path: Path
+    meta: dict[str, Any]
+
+
+# --------------------------------------------------------------------------- data
+
+
+@dataclass
+class Encoded:
+    """Token ids of sentences, with word ids per token for whole-word masking."""
+
+    ids: list[list[int]]
+    words: list[list[int]] | None = None
+
+
+def heldout_split(n: int, eval_size: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(train, held-out) row indices: a seeded random ``min(eval_size, n // 10)`` held out."""
+    order = np.random.default_rng(seed).permutation(n)
+    k = min(eval_size, n // 10)
+    return np.sort(order[k:]), np.sort(order[:k])
+
+
+def encode_texts(tokenizer: Any, texts: list[str], max_length: int,
+                 whole_word: bool = False) -> Encoded:
+    """Token ids (with special tokens, truncated); with ``whole_word`` also a word id per token
+    (-1 for special tokens) from fugashi word boundaries, or from WordPiece ``##`` marks for a
+    tokenizer without offsets (BertJapaneseTokenizer already splits words with MeCab)."""
+    from kanjo.tokenize import encode
+
+    if not whole_word:
+        return Encoded(encode(tokenizer, texts, max_length)[0])
+    special = set(tokenizer.all_special_ids)
+    if getattr(tokenizer, "is_fast", False):
+        enc = tokenizer(texts, truncation=True, max_length=max_length,
+                        return_offsets_mapping=True)
+        words = [_words_from_offsets(text, ids, offsets, special)
+                 for text, ids, offsets in zip(texts, enc["input_ids"], enc["offset_mapping"],
+                                               strict=True)]
+        return Encoded(enc["input_ids"], words)
+    ids = encode(tokenizer, texts, max_length)[0]
+    words = []
+    for seq in ids:
+        row, word = [], -1
+        for token_id, token in zip(seq, tokenizer.convert_ids_to_tokens(seq), strict=True):
+            if token_id in special:
+                row.append(-1)
+                continue
+            if not token.startswith("##") or word < 0:
+                word += 1
+            row.append(word)
+        words.append(row)
+    return Encoded(ids, words)
+
+
+_TAGGER: Any = None
+
+
+def _word_starts(text: str) -> list[int]:
+    """Character offsets where fugashi (unidic-lite) words start."""
+    global _TAGGER
+    if _TAGGER is None:
+        import fugashi
+
+        _TAGGER = fugashi.Tagger()
+    starts, pos = [], 0
+    for word in _TAGGER(text):
+        found = text.find(word.surface, pos)
+        if found < 0:
+            continue
+        starts.append(found)
+        pos = found + len(word.surface)
+    return starts
+
+
+def _words_from_offsets(text: str, ids: list[int], offsets: list[tuple[int, int]],
+                        special: set[int]) -> list[int]:
+    starts = np.asarray(_word_starts(text) or [0])
+    row = []
+    for token_id, (begin, end) in zip(ids, offsets, strict=True):
+        if token_id in special:
+            row.append(-1)
+        elif end <= begin:  # a bare word-start piece ('▁'): belongs to the next word
+            row.append(-2)
+        else:
+            row.append(int(np.searchsorted(starts, begin, side="right")) - 1)
+    for i in range(len(row) - 2, -1, -1):
+        if row[i] == -2:
+            row[i] = row[i + 1] if row[i + 1] >= 0 else len(starts)
+    return [len(starts) if w == -2 else w for w in row]
+
+
+def length_grouped_batches(lengths: np.ndarray, batch_size: int,
+                           rng: np.random.Generator) -> list[np.ndarray]:
+    """One epoch of index batches: shuffled, sorted by length within chunks of 50 batches (so
+    padding is small), the batches in random order."""
+    order = rng.permutation(len(lengths))
+    chunk = 50 * batch_size
+    batches = []
+    for start in range(0, len(order), chunk):
+        part = order[start:start + chunk]
+        part = part[np.argsort(-lengths[part], kind="stable")]
+        batches += [part[i:i + batch_size] for i in range(0, len(part), batch_size)]
+    return [batches[i] for i in rng.permutation(len(batches))]
+
+
+@dataclass
+class MaskedBatch:
+    input_ids: Any  # LongTensor [B, T]
+    attention_mask: Any  # LongTensor [B, T]
+    positions: Any  # BoolTensor [B, T]: the tokens to predict
+    labels: Any  # LongTensor [n]: their original ids
+
+
+class Masker:
+    """Pads a batch and chooses the tokens to predict: ``mask_prob`` of each sentence's
+    ordinary tokens (at least one), single tokens or whole words; of those 80 % become the mask
+    token, 10 % a random token and 10 % stay (``replace=False``: all become the mask)."""
+
+    def __init__(self, tokenizer: Any, mask_prob: float, vocab_size: int):
+        self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+        self.mask_id = tokenizer.mask_token_id
+        self.special = sorted(set(tokenizer.all_special_ids))
+        self.mask_prob = mask_prob
+        self.vocab_size = vocab_size
+
+    def __call__(self, ids: list[list[int]], words: list[list[int]] | None, generator: Any,
+                 replace: bool = True) -> MaskedBatch:
+        import torch
+
+        width = max(len(x) for x in ids)
+        input_ids = torch.full((len(ids), width), self.pad_id, dtype=torch.long)
+        attention = torch.zeros((len(ids), width), dtype=torch.long)
+        for i, seq in enumerate(ids):
+            input_ids[i, :len(seq)] = torch.tensor(seq)
+            attention[i, :len(seq)] = 1
+        ordinary = attention.bool() & ~torch.isin(input_ids, torch.tensor(self.special))
+        if words is None:
+            chosen = (torch.rand(input_ids.shape, generator=generator) < self.mask_prob)
+            chosen &= ordinary
+            # every sentence predicts at least one token
+            empty = ~chosen.any(dim=1) & ordinary.any(dim=1)
+            if empty.any():
+                noise = torch.rand(input_ids.shape, generator=generator).masked_fill(
+                    ~ordinary, -1.0)
+                pick = noise.argmax(dim=1)
+                rows = empty.nonzero().squeeze(1)
+                chosen[rows, pick[rows]] = True
+        else:
+            chosen = self._whole_words(words, input_ids.shape, generator)
+        labels = input_ids[chosen]
+        masked = input_ids.clone()
+        if replace:
+            roll = torch.rand(labels.shape, generator=generator)
+            random_ids = torch.randint(self.vocab_size, labels.shape, generator=generator)
+            values = torch.where(roll < 0.8, torch.full_like(labels, self.mask_id),
+                                 torch.where(roll < 0.9, random_ids, labels))
+        else:
+            values = torch.full_like(labels, self.mask_id)
+        masked[chosen] = values
+        return MaskedBatch(masked, attention, chosen, labels)
+
+    def _whole_words(self, words: list[list[int]], shape: Any, generator: Any) -> Any:
+        import torch
+
+        chosen = torch.zeros(shape, dtype=torch.bool)
+        for i, row in enumerate(words):
+            by_word: dict[int, list[int]] = {}
+            for position, word in enumerate(row):
+                if word >= 0:
+                    by_word.setdefault(word, []).append(position)
+            if not by_word:
+                continue
+            budget = max(1, round(self.mask_prob * sum(map(len, by_word.values()))))
+            keys = list(by_word)
+            taken = 0
+            for j in torch.randperm(len(keys), generator=generator).tolist():
+                if taken >= budget:
+                    break
+                positions = by_word[keys[j]]
+                chosen[i, positions] = True
+                taken += len(positions)
+        return chosen
+
+
+# --------------------------------------------------------------------------- evaluation
+
+
+def heldout_batches(masker: Masker, encoded: Encoded, seed: int,
+                    batch_size: int = 64) -> list[MaskedBatch]:
+    """Fixed evaluation batches: the same tokens masked (all by the mask token) every time."""
+    import torch
+
+    generator = torch.Generator().manual_seed(seed)
+    lengths = np.array([len(x) for x in encoded.ids])
+    order = np.argsort(-lengths, kind="stable")
+    out = []
+    for start in range(0, len(order), batch_size):
+        index = order[start:start + batch_size]
+        words = [encoded.words[i] for i in index] if encoded.words is not None else None
+        out.append(masker([encoded.ids[i] for i in index], words, generator, replace=False))
+    return out
+
+
+def evaluate(model: Any, batches: list[MaskedBatch], vocab_limit: int | None = None
+             ) -> dict[str, float]:
+    """Held-out masked-LM loss, perplexity and masked-token top-1/top-5 accuracy."""
+    import torch
+    import torch.nn.functional as F
+
+    was_training = model.training
+    model.eval()
+    device = next(model.parameters()).device
+    loss = top1 = top5 = n = 0.0
+    with torch.inference_mode():
+        for b in batches:
+            logits = masked_logits(model, b.input_ids.to(device), b.attention_mask.to(device),
+                                   b.positions.to(device)).float()
+            if vocab_limit is not None:
+                logits = logits[:, :vocab_limit]
+            labels = b.labels.to(device)
+            loss += float(F.cross_entropy(logits, labels, reduction="sum"))
+            best = logits.topk(5, dim=-1).indices
+            top1 += float((best[:, 0] == labels).sum())
+            top5 += float((best == labels[:, None]).any(dim=1).sum())
+            n += len(labels)
+    model.train(was_training)
+    if not n:
+        return {}
+    return {"loss": round(loss / n, 4), "perplexity": round(math.exp(loss / n), 2),
+            "top1": round(top1 / n, 4), "top5": round(top5 / n, 4), "masked_tokens": int(n)}
+
+
+# --------------------------------------------------------------------------- the run
+
+
+def prepare_model(config: PretrainConfig) -> tuple[Any, Any, bool]:
+    """The base as a masked LM and its tokenizer, and whether the head is new: a model without
+    one gets a head whose decoder is tied to the input embeddings (transform freshly
+    initialised, seeded by ``config.seed``)."""
+    import torch
+
+    from kanjo.masked_lm import load_masked_lm
+
+    torch.manual_seed(config.seed)
+    model, tokenizer, new_head = load_masked_lm(config.model, require_head=False)
+    if new_head:
+        decoder, embeddings = model.get_output_embeddings(), model.get_input_embeddings()
+        if decoder.weight is not embeddings.weight:
+            decoder.weight = embeddings.weight
+    return model, tokenizer, new_head
+
+
+def init_decoder_bias(model: Any, tokenizer: Any, ids: list[list[int]]) -> None:
+    """Set a new head's decoder bias to the log unigram frequencies of the training tokens,
+    so that its first predictions are the corpus' token distribution, not uniform noise."""
+    import torch
+
+    bias = getattr(model.get_output_embeddings(), "bias", None)
+    if bias is None:
+        return
+    counts = np.bincount(np.concatenate([np.asarray(x) for x in ids]), minlength=len(bias))
+    counts = counts[:len(bias)].astype(np.float64)
+    counts[[i for i in tokenizer.all_special_ids if i < len(counts)]] = 0
+    with torch.no_grad():
+        bias.copy_(torch.from_numpy(np.log(counts + 0.1) - np.log(counts.sum())).float())
+
+
+def pretrain(text: str | Path, out: str | Path, config: PretrainConfig | None = None, *,
+             resume: bool = False, overwrite: bool = False, progress: bool = True,
+             **options: Any) -> PretrainResult:
+    """Pretrain ``config.model`` on the sentences of ``text`` and write the masked LM to
+    ``out``. ``options`` are PretrainConfig fields, used when no ``config`` is given."""
+    import torch
+
+    import kanjo
+    from kanjo.data import read_texts
+    from kanjo.inference import model_max_length, select_device
+    from kanjo.storage import (
+        check_writable_target,
+        publish,
+        record_checksums,
+        sha256_file,
+        work_dir,
+        write_meta,
+    )
+    from kanjo.training import _claim_work_dir
+
+    config = config or PretrainConfig(**options)
+    out = Path(out)
+    if not resume:
+        check_writable_target(out, overwrite)
+    started = time.time()
+    table = read_texts(text, config.format, config.text_column)
+    train_idx, heldout_idx = heldout_split(len(table), config.eval_size, config.seed)
+    if not len(train_idx):
+        raise KanjoError("has no sentences left to train on", file=table.path)
+    data = {"file": str(table.path), "sha256": sha256_file(table.path), "rows": len(table),
+            "train_rows": len(train_idx), "heldout_rows": len(heldout_idx)}
+    work = work_dir(out)
+    _claim_work_dir(work, {"config": config.to_dict(), "data": data}, resume)
+
+    model, tokenizer, new_head = prepare_model(config)
+    max_length = model_max_length(model, tokenizer, config.max_length)
+    texts = table.texts
+    train = encode_texts(tokenizer, [texts[i] for i in train_idx], max_length, config.whole_word)
+    heldout = encode_texts(tokenizer, [texts[i] for i in heldout_idx], max_length,
+                           config.whole_word)
+    if new_head:
+        init_decoder_bias(model, tokenizer, train.ids)
+    device = select_device(config.device)
+    model.to(device)
+
+    vocab = min(len(tokenizer), model.get_output_embeddings().weight.shape[0])
+    masker = Masker(tokenizer, config.mask_prob, vocab)
+    eval_batches = heldout_batches(masker, heldout, config.seed) if len(heldout.ids) else []
+    lengths = np.array([len(x) for x in train.ids])
+    per_epoch = math.ceil(len(train.ids) / config.batch_size)
+    total = config.steps or max(1, math.ceil((config.epochs or 1.0) * per_epoch))
+    head_steps = min(config.head_steps, total - 1) if new_head else 0
+    groups = _param_groups(model, config, new_head)
+    optimizer = torch.optim.AdamW(groups, lr=config.lr, weight_decay=config.weight_decay,
+                                  fused=True)
+    active, lookup = _corpus_vocabulary(train.ids, tokenizer, vocab, config.corpus_vocabulary)
+    trained_names = [n for g in groups for n in g["names"]]
+
+    first, history, elapsed = 0, [], 0.0
+    checkpoint = _last_checkpoint(work / "checkpoints") if resume else None
+    if checkpoint is not None:
+        first, history, elapsed = _load_checkpoint(checkpoint, model, optimizer)
+
+    def run_eval(at: int) -> None:
+        if eval_batches and not any(h["step"] == at for h in history):
+            metrics = evaluate(model, eval_batches, vocab)
+            history.append({"step": at, **metrics})
+            _report(bar, f"step {at}: held-out loss {metrics['loss']:.4f} · perplexity "
+                    f"{metrics['perplexity']:.2f} · top-1 {metrics['top1']:.4f} · top-5 "
+                    f"{metrics['top5']:.4f}")
+
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=total, initial=first, desc="pretraining", unit="step", dynamic_ncols=True,
+               disable=not progress)
+    batches = _batch_plan(lengths, config.batch_size, config.seed, start=first)
+    model.train()
+    tick = time.time()
+    smooth = None
+    for step in range(first, total):
+        head_only = step < head_steps
+        for group in optimizer.param_groups:
+            group["lr"] = _lr(group, step, total, head_steps, config.warmup)
+        index = next(batches)
+        generator = torch.Generator().manual_seed(config.seed * 1_000_003 + step)
+        torch.manual_seed(config.seed * 1_000_003 + step)  # dropout
+        words = [train.words[i] for i in index] if train.words is not None else None
+        batch = masker([train.ids[i] for i in index], words, generator)
+        with vocabulary_subset(model, active) if active is not None else nullcontext():
+            logits = _masked(model, batch, device, encoder_grad=not head_only)
+        labels = lookup[batch.labels] if lookup is not None else batch.labels
+        loss = torch.nn.functional.cross_entropy(logits.float(), labels.to(device))
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_([p for g in groups for p in g["params"]], 1.0)
+        optimizer.step()
+        value = loss.item()
+        smooth = value if smooth is None else 0.95 * smooth + 0.05 * value
+        bar.update(1)
+        bar.set_postfix(loss=f"{smooth:.3f}", phase="head" if head_only else "all")
+        done = step + 1
+        if config.eval_steps and done % config.eval_steps == 0 and done < total:
+            run_eval(done)
+        if done % config.save_steps == 0 and done < total:
+            _save_checkpoint(work / "checkpoints", done, model, optimizer, trained_names,
+                             history, elapsed + time.time() - tick)
+    train_seconds = elapsed + time.time() - tick
+    run_eval(total)
+    bar.close()
+
+    staged = work / "model"
+    if staged.exists():
+        shutil.rmtree(staged)
+    model.to("cpu").save_pretrained(staged)
+    tokenizer.save_pretrained(staged)
+    meta = {
+        "kind": "masked-lm",
+        "kanjo_version": kanjo.__version__,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "base_model": config.model,
+        "head_added": new_head,
+        "config": config.to_dict(),
+        "data": data,
+        "steps": total,
+        "head_only_steps": head_steps,
+        "max_length": max_length,
+        "metrics": history[-1] if history else {},
+        "history": history,
+        "timings": {"train_seconds": round(train_seconds, 1),
+                    "total_seconds": round(time.time() - started, 1)},
+        "checksums": record_checksums(staged, ["model.safetensors"]),
+    }
+    write_meta(staged, meta)
+    publish(staged, out, overwrite=overwrite or resume)
+    shutil.rmtree(work, ignore_errors=True)
+    return PretrainResult(out, meta)
+
+
+def _corpus_vocabulary(ids: list[list[int]], tokenizer: Any, vocab: int, enabled: bool
+                       ) -> tuple[Any, Any]:
+    """(the ordinary token ids of the training text, a map id → column), or (None, None)."""
+    import torch
+
+    if not enabled:
+        return None, None
+    present = np.zeros(vocab, dtype=bool)
+    present[np.concatenate([np.asarray(x) for x in ids])] = True
+    present[[i for i in tokenizer.all_special_ids if i < vocab]] = False
+    active = torch.from_numpy(np.flatnonzero(present))
+    lookup = torch.full((vocab,), -100, dtype=torch.long)
+    lookup[active] = torch.arange(len(active))
+    return active, lookup
+
+
+def _report(bar: Any, line: str) -> None:
+    if bar.disable:
+        return
+    bar.write(line)
+
+
+def _masked(model: Any, batch: MaskedBatch, device: str, encoder_grad: bool) -> Any:
+    return masked_logits(model, batch.input_ids.to(device), batch.attention_mask.to(device),
+                         batch.positions.to(device), encoder_grad=encoder_grad)
+
+
+def _batch_plan(lengths: np.ndarray, batch_size: int, seed: int, start: int
+                ) -> Iterator[np.ndarray]:
+    """The batches from step ``start`` on; epoch e is shuffled with (seed, e)."""
+    per_epoch = math.ceil(len(lengths) / batch_size)
+    epoch, skip = divmod(start, per_epoch)
+    while True:
+        plan = length_grouped_batches(lengths, batch_size, np.random.default_rng([seed, epoch]))
+        yield from plan[skip:]
+        epoch, skip = epoch + 1, 0
+
+
+def _is_embedding(name: str) -> bool:
+    return "word_embeddings" in name
+
+
+def _param_groups(model: Any, config: PretrainConfig, new_head: bool) -> list[dict[str, Any]]:
+    """AdamW groups: head and encoder (roles for the schedule) × with/without weight decay.
+    Biases and LayerNorms get no decay; the tied decoder weight counts as an embedding."""
+    base = model.base_model_prefix + "."
+    groups: dict[tuple[str, bool], dict[str, Any]] = {}
+    for name, param in model.named_parameters():  # shared (tied) parameters come once
+        if config.freeze_embeddings and _is_embedding(name):
+            param.requires_grad = False
+            continue
+        role = "encoder" if name.startswith(base) else "head"
+        decay = param.ndim > 1 and not _is_embedding(name)
+        group = groups.setdefault((role, decay), {
+            "params": [], "names": [], "role": role,
+            "weight_decay": config.weight_decay if decay else 0.0,
+            "peak": config.head_lr if role == "head" and new_head else config.lr,
+        })
+        group["params"].append(param)
+        group["names"].append(name)
+    return [groups[k] for k in sorted(groups)]
+
+
+def _lr(group: dict[str, Any], step: int, total: int, head_steps: int, warmup: float
+        ) -> float:
+    """Linear warm-up to the group's peak, then linear decay to 0 at the last step; the
+    encoder's schedule starts when the head-only steps end."""
+    start = head_steps if group["role"] == "encoder" else 0
+    if step < start:
+        return 0.0
+    span = total - start
+    ramp = max(1.0, min(warmup * span if warmup < 1 else warmup, span))
+    into = step - start
+    if into < ramp:
+        return group["peak"] * (into + 1) / ramp
+    return group["peak"] * max(0.0, (total - step) / max(1.0, span - ramp))
+
+
+# --------------------------------------------------------------------------- checkpoints
+
+
+def _save_checkpoint(directory: Path, step: int, model: Any, optimizer: Any,
+                     names: list[str], history: list[dict[str, Any]], elapsed: float) -> None:
+    import torch
+    from safetensors.torch import save_file
+
+    target = directory / f"step-{step}"
+    if target.exists():
+        shutil.rmtree(target)
+    target.mkdir(parents=True)
+    params = dict(model.named_parameters())
+    save_file({n: params[n].detach().cpu().contiguous() for n in names},
+              str(target / "trained.safetensors"))
+    torch.save(optimizer.state_dict(), target / "optimizer.pt")
+    (target / CHECKPOINT_STATE).write_text(json.dumps(
+        {"step": step, "history": history, "elapsed": elapsed}), encoding="utf-8")
+    for old in directory.glob("step-*"):
+        if old != target:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def _last_checkpoint(directory: Path) -> Path | None:
+    """The newest complete checkpoint (a half-written one, killed while saving, is removed)."""
+    found = sorted(directory.glob("step-*"), key=lambda p: int(p.name.split("-")[-1]))
+    for candidate in reversed(found):
+        try:
+            json.loads((candidate / CHECKPOINT_STATE).read_text(encoding="utf-8"))
+            return candidate
+        except (OSError, ValueError):
+            shutil.rmtree(candidate, ignore_errors=True)
+    return None
+
+
+def _load_checkpoint(path: Path, model: Any, optimizer: Any
+                     ) -> tuple[int, list[dict[str, Any]], float]:
+    import torch
+    from safetensors.torch import load_file
+
+    params = dict(model.named_parameters())
+    with torch.no_grad():
+        for name, value in load_file(str(path / "trained.safetensors")).items():
+            params[name].copy_(value)
+    optimizer.load_state_dict(torch.load(path / "optimizer.pt", weights_only=True))
+    state = json.loads((path / CHECKPOINT_STATE).read_text(encoding="utf-8"))
+    return int(state["step"]), list(state["history"]), float(state["elapsed"])
