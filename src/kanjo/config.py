@@ -48,6 +48,8 @@ class TrainConfig:
     8 times a run."""
     early_stopping: int = 2
     """Stop after this many evaluations without a better dev macro-F1; 0 disables."""
+    calibrate: bool = True
+    """Fit a temperature on dev so that predicted probabilities are calibrated."""
     device: str = "auto"
     """'auto' (a GPU when present), 'cpu', 'cuda', 'cuda:1', 'mps'."""
     labels: list[str] | None = None

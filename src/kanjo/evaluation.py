@@ -60,6 +60,24 @@ def calibration(y_true: np.ndarray, proba: np.ndarray, bins: int = 10) -> dict[s
             "reliability": table}
 
 
+def fit_temperature(scores: np.ndarray, y_true: Sequence[int] | np.ndarray) -> float:
+    """Temperature scaling (Guo et al., 2017): the T > 0 that minimises the negative
+    log-likelihood of softmax(scores / T) on held-out rows. Keeps every prediction's argmax."""
+    from scipy.optimize import minimize_scalar
+
+    y = np.asarray(y_true)
+    scores = np.asarray(scores, dtype=np.float64)
+
+    def nll(log_t: float) -> float:
+        z = scores / np.exp(log_t)
+        z = z - z.max(axis=1, keepdims=True)
+        log_p = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+        return float(-log_p[np.arange(len(y)), y].mean())
+
+    result = minimize_scalar(nll, bounds=(np.log(0.05), np.log(20.0)), method="bounded")
+    return float(np.exp(result.x))
+
+
 def summary_line(metrics: dict[str, Any]) -> str:
     return (f"macro-F1 {metrics['macro_f1']:.4f} · accuracy {metrics['accuracy']:.4f} · "
             f"weighted-F1 {metrics['weighted_f1']:.4f} · n={metrics['n']}")

@@ -95,8 +95,13 @@ def train(
     out = Path(out)
     if not resume:
         check_writable_target(out, overwrite)
+    return fit(prepare_data(data, config), config, out, resume=resume, overwrite=overwrite)
+
+
+def fit(prepared: TrainingData, config: TrainConfig, out: Path, *, resume: bool = False,
+        overwrite: bool = False) -> Classifier:
+    """Train on already prepared rows, calibrate on dev, and publish the model at ``out``."""
     started = time.time()
-    prepared = prepare_data(data, config)
     meta: dict[str, Any] = {
         "kanjo_version": kanjo.__version__,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -116,7 +121,7 @@ def train(
         classifier, staged, train_seconds = _finetune(prepared, config, out, resume, meta)
     classifier.meta.update(meta)
     if prepared.dev is not None:
-        classifier.meta["dev_metrics"] = _scalar_metrics(classifier.evaluate(prepared.dev))
+        classifier.meta.update(_calibrate_and_score(classifier, prepared, config.calibrate))
     classifier.meta["timings"] = {"train_seconds": round(train_seconds, 1),
                                   "total_seconds": round(time.time() - started, 1)}
     model_dir = staged / "model"
@@ -128,6 +133,24 @@ def train(
     shutil.rmtree(staged, ignore_errors=True)
     classifier.path = out
     return classifier
+
+
+def _calibrate_and_score(classifier: Classifier, prepared: TrainingData,
+                         calibrate: bool) -> dict[str, Any]:
+    """Dev metrics; with ``calibrate``, first fit the temperature on the dev scores."""
+    from kanjo.evaluation import calibration, classification_metrics, fit_temperature
+    from kanjo.inference import softmax
+
+    scores, _ = classifier.backend.logits(prepared.dev.texts, 64)
+    out: dict[str, Any] = {}
+    if calibrate:
+        out["ece_uncalibrated"] = calibration(prepared.y_dev, softmax(scores))["ece"]
+        classifier.temperature = fit_temperature(scores, prepared.y_dev)
+    proba = softmax(scores, classifier.temperature)
+    metrics = classification_metrics(prepared.y_dev, proba.argmax(axis=1),
+                                     prepared.labels.names, proba)
+    out["dev_metrics"] = _scalar_metrics(metrics)
+    return out
 
 
 def _scalar_metrics(metrics: dict[str, Any]) -> dict[str, Any]:

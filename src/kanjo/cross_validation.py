@@ -1,0 +1,80 @@
+"""Stratified k-fold cross-validation for any model source (transformers or tfidf).
+
+Each fold trains on k−1 parts exactly as ``kanjo train`` does — holding out its own inner dev
+split for checkpoint selection, early stopping and calibration — and is scored on the part it
+never saw. Rows marked ``test`` in a split column are left out entirely.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from kanjo.config import TrainConfig
+from kanjo.data import LabelSet, read_table, train_dev_split
+from kanjo.errors import ConfigError, DataError
+from kanjo.training import TrainingData, fit
+
+SUMMARY_KEYS = ("macro_f1", "accuracy", "weighted_f1", "macro_precision", "macro_recall", "ece")
+
+
+def cross_validate(data: str | Path, config: TrainConfig, folds: int = 5) -> dict[str, Any]:
+    """Per-fold metrics and their mean ± sd."""
+    from sklearn.model_selection import StratifiedKFold
+
+    if folds < 2:
+        raise ConfigError(f"--folds must be at least 2, got {folds}")
+    table = read_table(data, format=config.format, text_column=config.text_column,
+                       label_column=config.label_column)
+    labels = LabelSet(tuple(config.labels)) if config.labels else LabelSet.infer(table)
+    ids = labels.encode(table)
+    soft = labels.encode_soft(table) if config.soft_labels else None
+    if config.soft_labels and soft is None:
+        raise DataError("has no soft-label column for --soft-labels", file=table.path)
+    rows = np.arange(len(table))
+    if table.splits is not None:
+        rows = rows[np.array(table.splits) != "test"]
+    smallest = np.bincount(ids[rows]).min()
+    if smallest < folds:
+        raise DataError(f"has a class with only {smallest} rows: too few for {folds} folds",
+                        file=table.path)
+    pool = dataclasses.replace(table.subset(rows), splits=None)
+    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=config.seed)
+    results = []
+    for k, (train_part, test_part) in enumerate(splitter.split(rows, ids[rows]), start=1):
+        part = pool.subset(train_part)
+        y_part = ids[rows][train_part]
+        inner_train, inner_dev = train_dev_split(part, y_part, dev_fraction=config.dev_split,
+                                                 seed=config.seed)
+        prepared = TrainingData(
+            labels, part.subset(inner_train), y_part[inner_train],
+            part.subset(inner_dev) if inner_dev is not None else None,
+            y_part[inner_dev] if inner_dev is not None else None,
+            soft[rows][train_part][inner_train] if soft is not None else None,
+        )
+        started = time.time()
+        with tempfile.TemporaryDirectory(prefix="kanjo-cv-") as tmp:
+            classifier = fit(prepared, config, Path(tmp) / "model")
+            metrics = classifier.evaluate(pool.subset(test_part))
+        metrics["fold"] = k
+        metrics["train_seconds"] = round(time.time() - started, 1)
+        results.append(metrics)
+    return {"folds": results, "summary": summarise(results), "n": int(len(rows)),
+            "labels": list(labels.names), "config": config.to_dict()}
+
+
+def summarise(results: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
+    """Mean and sample standard deviation of each headline metric over the folds."""
+    out = {}
+    for key in (*SUMMARY_KEYS, "train_seconds"):
+        values = [r[key] for r in results if key in r]
+        if values:
+            out[key] = {"mean": statistics.mean(values),
+                        "sd": statistics.stdev(values) if len(values) > 1 else 0.0}
+    return out

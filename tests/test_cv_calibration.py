@@ -1,0 +1,65 @@
+"""Cross-validation and temperature-scaled probabilities."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import kanjo
+from kanjo.config import TrainConfig
+from kanjo.cross_validation import cross_validate
+from kanjo.evaluation import calibration, fit_temperature
+from kanjo.inference import softmax
+from tests.test_cli import run
+from tests.test_training import TINY
+
+
+def test_fit_temperature_recovers_overconfidence() -> None:
+    rng = np.random.default_rng(0)
+    true_logits = rng.normal(size=(4000, 3)) * 2
+    y = np.array([rng.choice(3, p=p) for p in softmax(true_logits)])
+    temperature = fit_temperature(true_logits * 4, y)
+    assert 3.5 < temperature < 4.5
+    before = calibration(y, softmax(true_logits * 4))
+    after = calibration(y, softmax(true_logits * 4, temperature))
+    assert after["nll"] < before["nll"] and after["ece"] < before["ece"]
+
+
+def test_training_stores_and_applies_a_temperature(tmp_path: Path, tiny_bert: Path,
+                                                   toy_csv: Path) -> None:
+    clf = kanjo.train(toy_csv, tmp_path / "m", model=str(tiny_bert), **TINY)
+    meta = json.loads((tmp_path / "m" / "kanjo.json").read_text())
+    assert meta["temperature"] != 1.0 and meta["temperature"] == clf.temperature
+    assert "ece" in meta["dev_metrics"] and "ece_uncalibrated" in meta
+    loaded = kanjo.load(tmp_path / "m")
+    texts = ["朝食は最高でした。", "部屋は最悪でした。"]
+    scores, _ = loaded.backend.logits(texts, 8)
+    np.testing.assert_allclose(loaded.predict_proba(texts), softmax(scores, meta["temperature"]),
+                               atol=1e-6)
+    plain = kanjo.train(toy_csv, tmp_path / "p", model=str(tiny_bert), calibrate=False, **TINY)
+    assert plain.temperature == 1.0
+
+
+def test_cv_tfidf_folds_and_summary(toy_csv: Path) -> None:
+    report = cross_validate(toy_csv, TrainConfig(model="tfidf"), folds=3)
+    assert [f["fold"] for f in report["folds"]] == [1, 2, 3]
+    assert sum(f["n"] for f in report["folds"]) == report["n"] == 180
+    macro = [f["macro_f1"] for f in report["folds"]]
+    assert report["summary"]["macro_f1"]["mean"] == pytest.approx(np.mean(macro))
+    assert report["summary"]["macro_f1"]["sd"] == pytest.approx(np.std(macro, ddof=1))
+
+
+def test_cv_command_on_a_tiny_transformer(tmp_path: Path, tiny_bert: Path, toy_csv: Path,
+                                          capsys) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text("\n".join(f"{k} = {json.dumps(v)}" for k, v in TINY.items()) + "\n")
+    code, out, err = run(["cv", str(toy_csv), "--folds", "2", "--model", str(tiny_bert),
+                          "--config", str(config), "--json"], capsys)
+    assert code == 0, err
+    report = json.loads(out)
+    assert len(report["folds"]) == 2 and report["summary"]["macro_f1"]["mean"] > 0.5
+    code, _, err = run(["cv", str(toy_csv), "--folds", "1", "--model", "tfidf"], capsys)
+    assert code == 2 and "at least 2" in err
