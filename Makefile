@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $(STAMP)
 
 demo: setup
-	$(BIN)/kanjo train examples/reviews.csv --out $(DEMO) --overwrite --epochs 6
+	$(BIN)/kanjo train examples/reviews.csv --out $(DEMO) --overwrite
 	$(BIN)/kanjo evaluate $(DEMO) examples/reviews.csv --split dev
 	$(BIN)/kanjo predict $(DEMO) --input examples/new_reviews.txt
 

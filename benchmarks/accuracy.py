@@ -30,6 +30,8 @@ RECIPES: dict[str, dict] = {
     "notebook": {"freeze_encoder": True, "epochs": 1, "warmup": 500, "min_steps": 0,
                  "early_stopping": 0, "freeze_embeddings": False},
     "default": {},
+    "soft-labels": {"soft_labels": True},
+    "unfrozen-embeddings": {"freeze_embeddings": False},
 }
 
 

@@ -25,7 +25,7 @@ import numpy as np
 
 from kanjo.errors import KanjoError, ModelError
 from kanjo.inference import length_sorted_batches
-from kanjo.storage import atomic_directory, read_meta
+from kanjo.storage import atomic_directory, check_writable_target, read_meta
 
 MODEL_FILE = "model.onnx"
 TOKENIZER_FILE = "tokenizer.json"
@@ -138,9 +138,9 @@ def export(model: str | Path, out: str | Path, quantize: str | None = None,
     if kind != "torch":
         raise ModelError(f"is a {kind} model: only transformer models can be exported",
                          file=source)
+    check_writable_target(Path(out), overwrite)  # before the slow part
     classifier = Classifier.load(source, device="cpu")
-    backend = classifier.backend
-    assert isinstance(backend, TorchBackend)
+    backend: Any = classifier.backend
     started = time.time()
     info: dict[str, Any] = {"source": str(source), "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                             "opset": OPSET, "quantize": quantize}

@@ -60,10 +60,12 @@ def load_masked_lm(spec: str, *, require_head: bool = True) -> tuple[Any, Any, b
     masked-LM head is absent from the checkpoint raises a ModelError that says how to make one.
     """
     from transformers import AutoModelForMaskedLM, AutoTokenizer
+    from transformers.utils import logging as hf_logging
 
     from kanjo.models.resolve import load_error, resolve
     from kanjo.storage import read_meta, verify
 
+    hf_logging.disable_progress_bar()  # "Loading weights" / "Writing model shards" bars
     source = resolve(spec)
     if source.kind == "tfidf":
         raise ConfigError("tfidf is not a masked-language model")

@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from kanjo.errors import ConfigError, KanjoError
+from kanjo.errors import ConfigError
 from kanjo.masked_lm import masked_logits, vocabulary_subset
 
 CHECKPOINT_STATE = "state.json"  # written last: its presence marks a complete checkpoint
@@ -381,13 +381,21 @@ def init_decoder_bias(model: Any, tokenizer: Any, ids: list[list[int]]) -> None:
         bias.copy_(torch.from_numpy(np.log(counts + 0.1) - np.log(counts.sum())).float())
 
 
+def split_and_encode(texts: list[str], tokenizer: Any, config: PretrainConfig,
+                     max_length: int) -> tuple[Encoded, Encoded]:
+    """The training and held-out sentences (see :func:`heldout_split`), tokenised."""
+    train_idx, heldout_idx = heldout_split(len(texts), config.eval_size, config.seed)
+    train = encode_texts(tokenizer, [texts[i] for i in train_idx], max_length, config.whole_word)
+    heldout = encode_texts(tokenizer, [texts[i] for i in heldout_idx], max_length,
+                           config.whole_word)
+    return train, heldout
+
+
 def pretrain(text: str | Path, out: str | Path, config: PretrainConfig | None = None, *,
              resume: bool = False, overwrite: bool = False, progress: bool = True,
              **options: Any) -> PretrainResult:
     """Pretrain ``config.model`` on the sentences of ``text`` and write the masked LM to
     ``out``. ``options`` are PretrainConfig fields, used when no ``config`` is given."""
-    import torch
-
     import kanjo
     from kanjo.data import read_texts
     from kanjo.inference import model_max_length, select_device
@@ -407,89 +415,20 @@ def pretrain(text: str | Path, out: str | Path, config: PretrainConfig | None = 
         check_writable_target(out, overwrite)
     started = time.time()
     table = read_texts(text, config.format, config.text_column)
-    train_idx, heldout_idx = heldout_split(len(table), config.eval_size, config.seed)
-    if not len(train_idx):
-        raise KanjoError("has no sentences left to train on", file=table.path)
+    n_train = len(table) - len(heldout_split(len(table), config.eval_size, config.seed)[1])
     data = {"file": str(table.path), "sha256": sha256_file(table.path), "rows": len(table),
-            "train_rows": len(train_idx), "heldout_rows": len(heldout_idx)}
+            "train_rows": n_train, "heldout_rows": len(table) - n_train}
     work = work_dir(out)
     _claim_work_dir(work, {"config": config.to_dict(), "data": data}, resume)
 
     model, tokenizer, new_head = prepare_model(config)
     max_length = model_max_length(model, tokenizer, config.max_length)
-    texts = table.texts
-    train = encode_texts(tokenizer, [texts[i] for i in train_idx], max_length, config.whole_word)
-    heldout = encode_texts(tokenizer, [texts[i] for i in heldout_idx], max_length,
-                           config.whole_word)
+    train, heldout = split_and_encode(table.texts, tokenizer, config, max_length)
     if new_head:
         init_decoder_bias(model, tokenizer, train.ids)
-    device = select_device(config.device)
-    model.to(device)
-
-    vocab = min(len(tokenizer), model.get_output_embeddings().weight.shape[0])
-    masker = Masker(tokenizer, config.mask_prob, vocab)
-    eval_batches = heldout_batches(masker, heldout, config.seed) if len(heldout.ids) else []
-    lengths = np.array([len(x) for x in train.ids])
-    per_epoch = math.ceil(len(train.ids) / config.batch_size)
-    total = config.steps or max(1, math.ceil((config.epochs or 1.0) * per_epoch))
-    head_steps = min(config.head_steps, total - 1) if new_head else 0
-    groups = _param_groups(model, config, new_head)
-    optimizer = torch.optim.AdamW(groups, lr=config.lr, weight_decay=config.weight_decay,
-                                  fused=True)
-    active, lookup = _corpus_vocabulary(train.ids, tokenizer, vocab, config.corpus_vocabulary)
-    trained_names = [n for g in groups for n in g["names"]]
-
-    first, history, elapsed = 0, [], 0.0
-    checkpoint = _last_checkpoint(work / "checkpoints") if resume else None
-    if checkpoint is not None:
-        first, history, elapsed = _load_checkpoint(checkpoint, model, optimizer)
-
-    def run_eval(at: int) -> None:
-        if eval_batches and not any(h["step"] == at for h in history):
-            metrics = evaluate(model, eval_batches, vocab)
-            history.append({"step": at, **metrics})
-            _report(bar, f"step {at}: held-out loss {metrics['loss']:.4f} · perplexity "
-                    f"{metrics['perplexity']:.2f} · top-1 {metrics['top1']:.4f} · top-5 "
-                    f"{metrics['top5']:.4f}")
-
-    from tqdm.auto import tqdm
-
-    bar = tqdm(total=total, initial=first, desc="pretraining", unit="step", dynamic_ncols=True,
-               disable=not progress)
-    batches = _batch_plan(lengths, config.batch_size, config.seed, start=first)
-    model.train()
-    tick = time.time()
-    smooth = None
-    for step in range(first, total):
-        head_only = step < head_steps
-        for group in optimizer.param_groups:
-            group["lr"] = _lr(group, step, total, head_steps, config.warmup)
-        index = next(batches)
-        generator = torch.Generator().manual_seed(config.seed * 1_000_003 + step)
-        torch.manual_seed(config.seed * 1_000_003 + step)  # dropout
-        words = [train.words[i] for i in index] if train.words is not None else None
-        batch = masker([train.ids[i] for i in index], words, generator)
-        with vocabulary_subset(model, active) if active is not None else nullcontext():
-            logits = _masked(model, batch, device, encoder_grad=not head_only)
-        labels = lookup[batch.labels] if lookup is not None else batch.labels
-        loss = torch.nn.functional.cross_entropy(logits.float(), labels.to(device))
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_([p for g in groups for p in g["params"]], 1.0)
-        optimizer.step()
-        value = loss.item()
-        smooth = value if smooth is None else 0.95 * smooth + 0.05 * value
-        bar.update(1)
-        bar.set_postfix(loss=f"{smooth:.3f}", phase="head" if head_only else "all")
-        done = step + 1
-        if config.eval_steps and done % config.eval_steps == 0 and done < total:
-            run_eval(done)
-        if done % config.save_steps == 0 and done < total:
-            _save_checkpoint(work / "checkpoints", done, model, optimizer, trained_names,
-                             history, elapsed + time.time() - tick)
-    train_seconds = elapsed + time.time() - tick
-    run_eval(total)
-    bar.close()
+    model.to(select_device(config.device))
+    loop = TrainingLoop(model, tokenizer, train, heldout, config, new_head, work / "checkpoints")
+    loop.run(resume=resume, progress=progress)
 
     staged = work / "model"
     if staged.exists():
@@ -504,12 +443,13 @@ def pretrain(text: str | Path, out: str | Path, config: PretrainConfig | None = 
         "head_added": new_head,
         "config": config.to_dict(),
         "data": data,
-        "steps": total,
-        "head_only_steps": head_steps,
+        "steps": loop.total,
+        "head_only_steps": loop.head_steps,
         "max_length": max_length,
-        "metrics": history[-1] if history else {},
-        "history": history,
-        "timings": {"train_seconds": round(train_seconds, 1),
+        "metrics": loop.history[-1] if loop.history else {},
+        "history": loop.history,
+        "timings": {"train_seconds": round(loop.seconds, 1),
+                    "eval_seconds": round(loop.eval_seconds, 1),
                     "total_seconds": round(time.time() - started, 1)},
         "checksums": record_checksums(staged, ["model.safetensors"]),
     }
@@ -517,6 +457,109 @@ def pretrain(text: str | Path, out: str | Path, config: PretrainConfig | None = 
     publish(staged, out, overwrite=overwrite or resume)
     shutil.rmtree(work, ignore_errors=True)
     return PretrainResult(out, meta)
+
+
+class TrainingLoop:
+    """The optimisation loop: steps, evaluations and checkpoints of one run."""
+
+    def __init__(self, model: Any, tokenizer: Any, train: Encoded, heldout: Encoded,
+                 config: PretrainConfig, new_head: bool, checkpoints: Path):
+        import torch
+
+        self.model, self.train, self.config, self.checkpoints = model, train, config, checkpoints
+        self.device = next(model.parameters()).device
+        self.vocab = min(len(tokenizer), model.get_output_embeddings().weight.shape[0])
+        self.masker = Masker(tokenizer, config.mask_prob, self.vocab)
+        self.eval_batches = heldout_batches(self.masker, heldout, config.seed) \
+            if heldout.ids else []
+        per_epoch = math.ceil(len(train.ids) / config.batch_size)
+        self.total = config.steps or max(1, math.ceil((config.epochs or 1.0) * per_epoch))
+        self.head_steps = min(config.head_steps, self.total - 1) if new_head else 0
+        self.groups = _param_groups(model, config, new_head)
+        self.optimizer = torch.optim.AdamW(self.groups, lr=config.lr,
+                                           weight_decay=config.weight_decay,
+                                           fused=self.device.type in ("cpu", "cuda"))
+        self.active, self.lookup = _corpus_vocabulary(train.ids, tokenizer, self.vocab,
+                                                      config.corpus_vocabulary)
+        if self.active is not None:
+            self.active = self.active.to(self.device)
+        self.history: list[dict[str, Any]] = []
+        self.seconds = self.eval_seconds = 0.0
+        self.bar: Any = None
+
+    def run(self, resume: bool = False, progress: bool = True) -> None:
+        from tqdm.auto import tqdm
+
+        first = self._restore() if resume else 0
+        self.bar = tqdm(total=self.total, initial=first, desc="pretraining", unit="step",
+                        dynamic_ncols=True, disable=not progress)
+        batches = _batch_plan(np.array([len(x) for x in self.train.ids]),
+                              self.config.batch_size, self.config.seed, start=first)
+        self.model.train()
+        tick, smooth = time.time() - self.seconds, None
+        for step in range(first, self.total):
+            loss = self.step(step, next(batches))
+            smooth = loss if smooth is None else 0.95 * smooth + 0.05 * loss
+            self.bar.update(1)
+            self.bar.set_postfix(loss=f"{smooth:.3f}",
+                                 phase="head" if step < self.head_steps else "all")
+            done = step + 1
+            if self.config.eval_steps and done % self.config.eval_steps == 0 and done < self.total:
+                self.evaluate(done)
+            if done % self.config.save_steps == 0 and done < self.total:
+                self.seconds = time.time() - tick
+                _save_checkpoint(self.checkpoints, done, self.model, self.optimizer,
+                                 [n for g in self.groups for n in g["names"]], self.history,
+                                 self.seconds)
+        self.evaluate(self.total)
+        self.seconds = time.time() - tick
+        self.bar.close()
+
+    def step(self, step: int, index: np.ndarray) -> float:
+        """One optimisation step on the sentences ``index``; returns the loss."""
+        import torch
+
+        head_only = step < self.head_steps
+        for group in self.optimizer.param_groups:
+            group["lr"] = _lr(group, step, self.total, self.head_steps, self.config.warmup)
+        seed = self.config.seed * 1_000_003 + step
+        torch.manual_seed(seed)  # dropout
+        words = [self.train.words[i] for i in index] if self.train.words is not None else None
+        batch = self.masker([self.train.ids[i] for i in index], words,
+                            torch.Generator().manual_seed(seed))
+        subset = vocabulary_subset(self.model, self.active) if self.active is not None \
+            else nullcontext()
+        with subset:
+            logits = masked_logits(self.model, batch.input_ids.to(self.device),
+                                   batch.attention_mask.to(self.device),
+                                   batch.positions.to(self.device), encoder_grad=not head_only)
+        labels = self.lookup[batch.labels] if self.lookup is not None else batch.labels
+        loss = torch.nn.functional.cross_entropy(logits.float(), labels.to(self.device))
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_([p for g in self.groups for p in g["params"]], 1.0)
+        self.optimizer.step()
+        return loss.item()
+
+    def evaluate(self, step: int) -> None:
+        if not self.eval_batches or any(h["step"] == step for h in self.history):
+            return
+        tick = time.time()
+        metrics = evaluate(self.model, self.eval_batches, self.vocab)
+        self.eval_seconds += time.time() - tick
+        self.history.append({"step": step, **metrics})
+        if not self.bar.disable:
+            self.bar.write(f"step {step}: held-out loss {metrics['loss']:.4f} · perplexity "
+                           f"{metrics['perplexity']:.2f} · top-1 {metrics['top1']:.4f} · "
+                           f"top-5 {metrics['top5']:.4f}")
+
+    def _restore(self) -> int:
+        checkpoint = _last_checkpoint(self.checkpoints)
+        if checkpoint is None:
+            return 0
+        step, self.history, self.seconds = _load_checkpoint(checkpoint, self.model,
+                                                            self.optimizer)
+        return step
 
 
 def _corpus_vocabulary(ids: list[list[int]], tokenizer: Any, vocab: int, enabled: bool
@@ -533,17 +576,6 @@ def _corpus_vocabulary(ids: list[list[int]], tokenizer: Any, vocab: int, enabled
     lookup = torch.full((vocab,), -100, dtype=torch.long)
     lookup[active] = torch.arange(len(active))
     return active, lookup
-
-
-def _report(bar: Any, line: str) -> None:
-    if bar.disable:
-        return
-    bar.write(line)
-
-
-def _masked(model: Any, batch: MaskedBatch, device: str, encoder_grad: bool) -> Any:
-    return masked_logits(model, batch.input_ids.to(device), batch.attention_mask.to(device),
-                         batch.positions.to(device), encoder_grad=encoder_grad)
 
 
 def _batch_plan(lengths: np.ndarray, batch_size: int, seed: int, start: int

@@ -13,7 +13,7 @@ What happens to text, exactly:
 * the lowest-scoring piece is kept, so the penalty of ``<unk>`` (min score - 10) is unchanged;
 * every single character of the Latin, Greek, Cyrillic, CJK and kana scripts, every combining
   accent and every symbol piece is kept, so a text needing a dropped piece is segmented into
-  smaller kept pieces (a dropped English word such as ``changing`` becomes ``chang`` + ``ing``),
+  smaller kept pieces (a dropped English word: ``▁changing`` becomes ``▁cha`` ``ng`` ``ing``),
   never into ``<unk>`` where the original had a piece; only characters of dropped scripts
   (Hangul, Arabic, Devanagari, Thai …) become ``<unk>``.
 

@@ -80,6 +80,7 @@ def offline_hint(model_id: str) -> str:
 def load_error(source: ModelSource, exc: Exception) -> ModelError:
     """Turn a transformers loading failure into a clear ModelError."""
     if source.kind == "hub":
-        return ModelError(f"cannot load hub model '{source.location}'",
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return ModelError(f"cannot load hub model '{source.location}' ({reason})",
                           hint=offline_hint(source.location))
     return ModelError(f"cannot load the model: {exc}", file=source.location)

@@ -1,0 +1,286 @@
+"""Inference speed, model size, int8 accuracy and cold start on the 5,000 JRTE pn sentences.
+
+One run, one process, one fine-tuned default-encoder model, measured side by side:
+transformers ``pipeline`` (batch 1, the notebook's way; and batch_size=32), kanjo's torch
+backend, and kanjo's ONNX exports (fp32, int8, vocabulary-trimmed int8). Also the trimmed
+tokenizer's coverage on text the trimming rule never saw.
+
+    python benchmarks/speed.py [--model DIR] [--work DIR] [--record]
+
+``--model``: a kanjo model trained on pn (``kanjo train pn.train-dev.tsv --out DIR``, about 5
+minutes); without it one is trained into WORK. The data (CC BY-NC-SA 4.0) is read from
+../shared/data and never copied into the project.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import gettext
+import json
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+
+import numpy as np  # noqa: E402
+
+import kanjo  # noqa: E402
+from kanjo.data import read_table  # noqa: E402
+from kanjo.evaluation import classification_metrics  # noqa: E402
+from kanjo.export import export  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "data"
+PN = SHARED / "jrte-pn" / "pn.train-dev.tsv"
+UNLABELED = SHARED / "jrte-unlabeled" / "sentences.txt"
+RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
+SECTION = "## Speed"
+EXPORTS = {"onnx-fp32": {}, "onnx-int8": {"quantize": "int8"},
+           "onnx-int8-trimmed": {"quantize": "int8", "trim_vocab": True}}
+COLD_TEXT = "朝食がとても美味しかったです。"
+
+
+def dir_bytes(path: Path) -> int:
+    """Model files of a directory (training logs excluded)."""
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file() and "logs" not in p.parts)
+
+
+def pipeline_run(model: Path, texts: list[str], batch_size: int) -> tuple[float, list[str]]:
+    from transformers import pipeline
+
+    classify = pipeline("text-classification", model=str(model), device="cpu")
+    classify(texts[:8], batch_size=batch_size, truncation=True)  # warm-up
+    started = time.perf_counter()
+    out = classify(texts, batch_size=batch_size, truncation=True)
+    return time.perf_counter() - started, [r["label"] for r in out]
+
+
+def kanjo_run(model: Path, texts: list[str]) -> tuple[float, np.ndarray]:
+    clf = kanjo.load(model)
+    clf.predict_proba(texts[:64])  # warm-up
+    started = time.perf_counter()
+    proba = clf.predict_proba(texts, batch_size=64)
+    return time.perf_counter() - started, proba
+
+
+def cold_start(model: Path, runs: int = 5) -> list[float]:
+    """Wall seconds of ``kanjo predict MODEL TEXT`` in a fresh process (one untimed run first,
+    so the files are in the page cache)."""
+    script = Path(sys.executable).with_name("kanjo")
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "kanjo"]
+    times = []
+    for i in range(runs + 1):
+        started = time.perf_counter()
+        subprocess.run([*command, "predict", str(model), COLD_TEXT], check=True,
+                       capture_output=True)
+        if i:
+            times.append(time.perf_counter() - started)
+    return times
+
+
+def held_out_texts() -> dict[str, list[str]]:
+    """Japanese text the trimming rule never saw: the in-domain corpora, the shipped samples,
+    and (where installed) the system's Japanese message catalogues and the vim tutor."""
+    sets = {"jrte-unlabeled": UNLABELED.read_text(encoding="utf-8").splitlines(),
+            "jrte-pn": read_table(PN).texts}
+    with open(ROOT / "examples" / "reviews.csv", encoding="utf-8") as handle:
+        sets["examples"] = [row["text"] for row in csv.DictReader(handle)]
+    sets["examples"] += (ROOT / "examples" / "new_reviews.txt").read_text(
+        encoding="utf-8").splitlines()
+    kana = re.compile("[\u3041-\u3093\u30a1-\u30f3]")
+    messages: set[str] = set()
+    for path in sorted(Path("/usr/share/locale/ja/LC_MESSAGES").glob("*.mo")):
+        with open(path, "rb") as handle:
+            catalog = gettext.GNUTranslations(handle)._catalog  # type: ignore[attr-defined]
+        messages.update(line.strip() for key, value in catalog.items() if key
+                        and isinstance(value, str) for line in value.splitlines()
+                        if kana.search(line))
+    if messages:
+        sets["locale-ja (system messages)"] = sorted(messages)
+    tutor = Path("/usr/share/vim/vim90/tutor/tutor.ja.utf-8")
+    if tutor.exists():
+        sets["vim tutor ja"] = [s for s in tutor.read_text(encoding="utf-8").splitlines()
+                                if s.strip()]
+    return {k: [t for t in v if t.strip()] for k, v in sets.items()}
+
+
+def coverage(model: Path) -> list[dict[str, Any]]:
+    """Per text set: how many texts have all their pieces kept, how many tokenise differently
+    after trimming (and whether any covered one does: it must not), and how many gain <unk>."""
+    from tokenizers import Tokenizer
+
+    from kanjo.vocab_trim import plan, trim_tokenizer_json
+
+    spec = json.loads((model / "tokenizer.json").read_text(encoding="utf-8"))
+    spec["truncation"] = spec["padding"] = None
+    keep = plan(spec)
+    new_id = {old: new for new, old in enumerate(keep)}
+    original = Tokenizer.from_str(json.dumps(spec))
+    trimmed = Tokenizer.from_str(json.dumps(trim_tokenizer_json(spec, keep)))
+    unk = spec["model"]["unk_id"]
+    rows = []
+    for name, texts in held_out_texts().items():
+        covered = differ = covered_differ = more_unk = 0
+        for a, b in zip(original.encode_batch(texts), trimmed.encode_batch(texts), strict=True):
+            is_covered = all(i in new_id for i in a.ids)
+            same = b.ids == [new_id.get(i, -1) for i in a.ids]
+            covered += is_covered
+            differ += not same
+            covered_differ += is_covered and not same
+            more_unk += b.ids.count(new_id[unk]) > a.ids.count(unk)
+        rows.append({"set": name, "n": len(texts), "covered": covered, "differ": differ,
+                     "covered_differ": covered_differ, "more_unk": more_unk})
+    return rows
+
+
+def machine() -> str:
+    cpu = next((line.split(":", 1)[1].strip() for line in
+                Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")),
+               platform.processor())
+    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--model", type=Path, help="a kanjo model trained on pn")
+    parser.add_argument("--work", type=Path, default=ROOT / "runs" / "speed")
+    parser.add_argument("--record", action="store_true", help=f"write {RESULTS.name}")
+    parser.add_argument("--limit", type=int, help="only the first N sentences (a smoke test)")
+    args = parser.parse_args()
+    import onnxruntime
+    import torch
+    import transformers
+
+    load_start = os.getloadavg()[0]
+    args.work.mkdir(parents=True, exist_ok=True)
+    model = args.model
+    if model is None:
+        model = args.work / "pn-default"
+        if not model.exists():
+            kanjo.train(PN, model)
+    table = read_table(PN)
+    if args.limit:
+        table = table.subset(np.arange(len(table))[-args.limit:])  # the tail holds dev rows
+    texts = table.texts
+    clf = kanjo.load(model)
+    y = clf.labels.encode(table)
+    dev = np.flatnonzero(np.asarray(table.splits) == "dev")
+
+    paths: dict[str, Path] = {"torch": model}
+    export_seconds = {}
+    for name, options in EXPORTS.items():
+        started = time.perf_counter()
+        paths[name] = export(model, args.work / name, overwrite=True, **options)
+        export_seconds[name] = time.perf_counter() - started
+        print(f"exported {name} in {export_seconds[name]:.0f} s", flush=True)
+
+    results: dict[str, dict[str, Any]] = {}
+    for name, batch in (("pipeline, batch 1", 1), ("pipeline, batch_size=32", 32)):
+        seconds, names = pipeline_run(model, texts, batch)
+        pred = np.array([clf.labels.names.index(n) for n in names])
+        results[name] = {"seconds": seconds, "pred": pred, "proba": None, "dir": "torch"}
+        print(name, f"{len(texts) / seconds:.0f} sent/s", flush=True)
+    for name in ("torch", *EXPORTS):
+        seconds, proba = kanjo_run(paths[name], texts)
+        key = f"kanjo {name}"
+        results[key] = {"seconds": seconds, "pred": proba.argmax(1), "proba": proba, "dir": name}
+        print(key, f"{len(texts) / seconds:.0f} sent/s", flush=True)
+    reference = results["kanjo torch"]
+    for r in results.values():
+        metrics = classification_metrics(y[dev], r["pred"][dev], clf.labels.names)
+        r["macro_f1"] = metrics["macro_f1"]
+        r["agree"] = float((r["pred"] == reference["pred"]).mean())
+        r["max_dp"] = (float(np.abs(r["proba"] - reference["proba"]).max())
+                       if r["proba"] is not None else None)
+    cold = cold_start(paths["onnx-int8-trimmed"])
+    cold_int8 = cold_start(paths["onnx-int8"], runs=3)
+    cold_torch = cold_start(model, runs=3)
+    cover = coverage(model)
+    load_end = os.getloadavg()[0]
+
+    base1 = len(texts) / results["pipeline, batch 1"]["seconds"]
+    base32 = len(texts) / results["pipeline, batch_size=32"]["seconds"]
+    lines = [
+        SECTION, "",
+        f"`python benchmarks/speed.py`, {time.strftime('%Y-%m-%d')}, kanjo {kanjo.__version__}; "
+        f"torch {torch.__version__}, transformers {transformers.__version__}, onnxruntime "
+        f"{onnxruntime.__version__}. Machine: {machine()}, **shared with other engineers' jobs** "
+        f"(load average {load_start:.1f} at the start, {load_end:.1f} at the end), so every "
+        "timing is noisy; one run each. Model: the default encoder fine-tuned on pn train "
+        f"(`{model.name}`). Throughput: all {len(texts):,} JRTE pn train+dev sentences, one "
+        "warm-up call first; kanjo paths: length-sorted batches of 64, input order restored, "
+        "onnxruntime intra-op threads = physical cores. Dev macro-F1 on the "
+        f"{len(dev):,} dev rows of the same predictions; agreement: share of the "
+        f"{len(texts):,} labels equal to kanjo torch's.", "",
+        "| path | sentences/s | ÷ pipeline b1 | ÷ pipeline b32 | dev macro-F1 | agreement "
+        "| max Δp | model dir |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, r in results.items():
+        rate = len(texts) / r["seconds"]
+        size = dir_bytes(paths[r["dir"]]) / 1e6
+        dp = f"{r['max_dp']:.4f}" if r["max_dp"] is not None else "-"
+        lines.append(f"| {name} | {rate:.0f} | {rate / base1:.1f}× | {rate / base32:.1f}× | "
+                     f"{r['macro_f1']:.4f} | {r['agree']:.4f} | {dp} | {size:.1f} MB |")
+    f1 = {k: results[f"kanjo {k}"]["macro_f1"] for k in ("onnx-fp32", "onnx-int8",
+                                                         "onnx-int8-trimmed")}
+    trim = json.loads((paths["onnx-int8-trimmed"] / "kanjo.json").read_text())["export"]
+    lines += [
+        "",
+        f"- int8 − fp32 dev macro-F1: {f1['onnx-int8'] - f1['onnx-fp32']:+.4f}; trimmed int8 − "
+        f"int8: {f1['onnx-int8-trimmed'] - f1['onnx-int8']:+.4f}; trimmed int8 − fp32: "
+        f"{f1['onnx-int8-trimmed'] - f1['onnx-fp32']:+.4f}.",
+        f"- Trimmed vocabulary: {trim['vocab_trim']['pieces']:,} of "
+        f"{trim['vocab_trim']['original_pieces']:,} pieces; trimmed int8 directory "
+        f"{dir_bytes(paths['onnx-int8-trimmed']) / 1e6:.1f} MB (model.onnx "
+        f"{(paths['onnx-int8-trimmed'] / 'model.onnx').stat().st_size / 1e6:.1f} MB).",
+        "- Cold start, `kanjo predict DIR \"" + COLD_TEXT + "\"` in a fresh process, wall "
+        f"seconds (median, min–max): trimmed int8 {statistics.median(cold):.2f} "
+        f"({min(cold):.2f}–{max(cold):.2f}, {len(cold)} runs); int8 "
+        f"{statistics.median(cold_int8):.2f} ({min(cold_int8):.2f}–{max(cold_int8):.2f}); torch "
+        f"{statistics.median(cold_torch):.2f} ({min(cold_torch):.2f}–{max(cold_torch):.2f}).",
+        "- Export time: " + ", ".join(f"{k} {v:.0f} s" for k, v in export_seconds.items()) + ".",
+        "",
+        "Trimmed tokenizer on text the trimming rule never saw (the rule uses no corpus): "
+        "covered = every original piece kept; differ = ids differ from the original's "
+        "(renumbered); covered ∧ differ must be 0; more `<unk>` = texts with more unknowns.",
+        "",
+        "| text set | texts | covered | tokenised differently | covered ∧ differ | more <unk> |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for row in cover:
+        n = row["n"]
+        lines.append(f"| {row['set']} | {n:,} | {row['covered'] / n:.2%} | {row['differ']:,} "
+                     f"({row['differ'] / n:.2%}) | {row['covered_differ']} | {row['more_unk']} |")
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if args.record:
+        record(text)
+
+
+def record(section: str, path: Path = RESULTS) -> None:
+    """Replace the section of RESULTS.md titled like ``section``'s first line (or add it),
+    leaving the others alone."""
+    title = section.split("\n", 1)[0]
+    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmark results\n"
+    start = text.find(title + "\n")
+    if start < 0:
+        text = text.rstrip("\n") + "\n\n" + section
+    else:
+        end = text.find("\n## ", start + len(title))
+        text = text[:start] + section + (text[end:] if end >= 0 else "")
+    path.write_text(text, encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
