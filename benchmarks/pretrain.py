@@ -80,6 +80,7 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as `kanjo pretrain` sets it
     args.work.mkdir(parents=True, exist_ok=True)
     results: dict[str, Any] = {"text": str(args.text), "steps": args.steps,
                                "extra_flags": args.extra, "cpu_threads": os.cpu_count()}

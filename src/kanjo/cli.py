@@ -334,21 +334,22 @@ def pretrain(
     epochs: Annotated[float | None, typer.Option(
         help="Passes over the text (instead of --steps) [1].")] = None,
     batch_size: Annotated[int | None, typer.Option(help="Sentences per step [32].")] = None,
-    lr: Annotated[float | None, typer.Option(help="Peak learning rate of the encoder.")] = None,
+    lr: Annotated[float | None, typer.Option(
+        help="Peak learning rate of the encoder [1e-4].")] = None,
     head_lr: Annotated[float | None, typer.Option(
-        help="Peak learning rate of a newly added MLM head.")] = None,
+        help="Peak learning rate of a newly added MLM head [3e-3].")] = None,
     head_steps: Annotated[int | None, typer.Option(
-        help="First train a new head alone for N steps, the encoder frozen.")] = None,
+        help="First train a new head alone for N steps, the encoder frozen [0].")] = None,
     warmup: Annotated[float | None, typer.Option(
         help="Warm-up: fraction of steps if < 1, else steps [0.1].")] = None,
     mask_prob: Annotated[float | None, typer.Option(
         help="Fraction of tokens to predict [0.15].")] = None,
     whole_word: Annotated[bool | None, typer.Option(
         "--whole-word/--no-whole-word",
-        help="Mask whole words (fugashi + unidic-lite boundaries) [no].")] = None,
+        help="Mask whole words (fugashi + unidic-lite boundaries) \\[no].")] = None,
     freeze_embeddings: Annotated[bool | None, typer.Option(
         "--freeze-embeddings/--no-freeze-embeddings",
-        help="Keep word embeddings (= the tied decoder) fixed [yes].")] = None,
+        help="Keep word embeddings (= the tied decoder) fixed \\[yes].")] = None,
     max_length: Annotated[int | None, typer.Option(help="Max tokens per sentence [128].")] = None,
     eval_size: Annotated[int | None, typer.Option(
         help="Sentences held out for evaluation (≤ a tenth of the text) [2000].")] = None,
@@ -357,7 +358,7 @@ def pretrain(
     save_steps: Annotated[int | None, typer.Option(
         help="Checkpoint every N steps for --resume [100].")] = None,
     seed: Annotated[int | None, typer.Option(help="Random seed [42].")] = None,
-    device: Annotated[str | None, typer.Option(help="auto, cpu, cuda or mps [auto].")] = None,
+    device: Annotated[str | None, typer.Option(help="auto, cpu, cuda or mps \\[auto].")] = None,
     format: Format = "auto",
     text_column: TextColumn = None,
     resume: Annotated[bool, typer.Option(help="Continue an interrupted run.")] = False,
