@@ -28,6 +28,19 @@ NEUTRAL = ["は二階にあります", "は十時までです", "の場所は駅
            "は別料金です", "は一階です", "の時間は決まっています"]
 
 
+def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    """Run the `kanjo` command in-process: (exit code, stdout, stderr)."""
+    from kanjo.cli import main
+
+    try:
+        main(args)
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
 def toy_rows(n_per_class: int = 40, seed: int = 0, neutral: bool = True) -> list[tuple[str, str]]:
     """A separable three-class toy sentiment set (positive/negative words decide the label)."""
     rng = random.Random(seed)

@@ -14,19 +14,10 @@ import numpy as np
 import pytest
 
 from kanjo.cli import main
+from tests.conftest import run_cli as run
 
 FAST = ["--epochs", "12", "--lr", "5e-3", "--batch-size", "16", "--warmup", "0",
         "--no-freeze-embeddings", "--early-stopping", "0", "--min-steps", "0"]
-
-
-def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        main(args)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ from kanjo.config import TrainConfig
 from kanjo.cross_validation import cross_validate
 from kanjo.evaluation import calibration, fit_temperature
 from kanjo.inference import softmax
-from tests.test_cli import run
+from tests.conftest import run_cli as run
 from tests.test_training import TINY
 
 

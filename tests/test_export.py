@@ -15,20 +15,11 @@ import pytest
 import kanjo
 from kanjo.cli import main
 from kanjo.vocab_trim import japanese_pieces, plan, trim_tokenizer_json
+from tests.conftest import run_cli as run
 
 TEXTS = ["朝食は最高でした。", "部屋は最悪でした。", "駐車場は予約制です。", "温泉がとても良かった",
          "スタッフの接客に不満です。", "ロビーは一階です。東京の天気は晴れです。", "良い",
          "眺めが汚かった。"]
-
-
-def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        main(args)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 @pytest.fixture(scope="module")

@@ -14,6 +14,7 @@ from kanjo.cli import main
 from kanjo.errors import KanjoError, ModelError
 from kanjo.masked_lm import MaskFiller
 from kanjo.pretraining import Masker, PretrainConfig, encode_texts, pretrain
+from tests.conftest import run_cli as run
 
 SUBJECTS = ["温泉", "部屋", "朝食", "夕食", "ベッド", "ロビー", "駐車場", "露天風呂"]
 PREDICATES = ["は最高でした", "は最悪でした", "がとても広い", "は駅から近い", "は静かでした",
@@ -32,16 +33,6 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
-
-
-def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        main(args)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def unigram_tokenizer(texts: list[str]):
