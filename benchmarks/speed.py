@@ -90,17 +90,19 @@ def throughput(runners: dict[str, Callable[[list[str]], tuple[Any, Any]]], texts
                                       for n in names}
     for c, index in enumerate(np.array_split(np.arange(len(texts)), chunks)):
         part = [texts[i] for i in index]
+        rates = {}
         for name in names[c % len(names):] + names[:c % len(names)]:
             started = time.perf_counter()
             pred, proba = runners[name](part)
             seconds = time.perf_counter() - started
+            rates[name] = len(part) / seconds
             r = out[name]
             r["seconds"] += seconds
-            r["best"] = max(r["best"], len(part) / seconds)
+            r["best"] = max(r["best"], rates[name])
             r["pred"].append(pred)
             r["proba"].append(proba)
         print(f"chunk {c + 1}/{chunks}, load {os.getloadavg()[0]:.1f}: " + ", ".join(
-            f"{n} {out[n]['best']:.0f}" for n in names), flush=True)
+            f"{n} {rates[n]:.0f}" for n in names), flush=True)
     for r in out.values():
         r["pred"] = np.concatenate(r["pred"])
         r["proba"] = None if r["proba"][0] is None else np.concatenate(r["proba"])

@@ -201,7 +201,7 @@ def report(results: dict[str, dict[str, Any]], notebook_epochs: float | None) ->
             lines.append(f"\nThe notebook way reached kanjo's final F1 after {reached:.0f} s: "
                          f"kanjo was {reached / k['time_to_final_f1']:.1f}× faster to it.")
         else:
-            stop = f" (stopped after {n['epochs_run']:g} epochs)" if notebook_epochs else ""
+            stop = f" (stopped after {n['epochs_run']:g} epoch(s))" if notebook_epochs else ""
             lines.append(f"\nThe notebook way never reached kanjo's final F1 "
                          f"{k['final_f1']:.4f}{stop}: kanjo was ≥ "
                          f"{n['total_s'] / k['time_to_final_f1']:.1f}× faster to it.")
