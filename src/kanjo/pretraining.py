@@ -405,13 +405,13 @@ def pretrain(text: str | Path, out: str | Path, config: PretrainConfig | None = 
     from kanjo.inference import model_max_length, select_device
     from kanjo.storage import (
         check_writable_target,
+        claim_work_dir,
         publish,
         record_checksums,
         sha256_file,
         work_dir,
         write_meta,
     )
-    from kanjo.training import _claim_work_dir
 
     config = config or PretrainConfig(**options)
     out = Path(out)
@@ -423,7 +423,7 @@ def pretrain(text: str | Path, out: str | Path, config: PretrainConfig | None = 
     data = {"file": str(table.path), "sha256": sha256_file(table.path), "rows": len(table),
             "train_rows": n_train, "heldout_rows": len(table) - n_train}
     work = work_dir(out)
-    _claim_work_dir(work, {"config": config.to_dict(), "data": data}, resume)
+    claim_work_dir(work, {"config": config.to_dict(), "data": data}, resume)
 
     model, tokenizer, new_head = prepare_model(config)
     max_length = model_max_length(model, tokenizer, config.max_length)

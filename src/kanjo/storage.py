@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from kanjo.errors import KanjoError, ModelError
+from kanjo.errors import ConfigError, KanjoError, ModelError
 
 META_FILE = "kanjo.json"
 
@@ -25,6 +25,33 @@ def work_dir(out: Path) -> Path:
     """The hidden sibling where a run is assembled (and its checkpoints kept for --resume)."""
     out = Path(out)
     return out.parent / f".{out.name}.partial"
+
+
+def claim_work_dir(work: Path, run_key: dict[str, Any], resume: bool) -> None:
+    """Start a run's work directory, or check that ``resume`` continues the same run."""
+    state = work / "run.json"
+    if work.exists() and state.exists():
+        if not resume:
+            raise KanjoError(
+                "an interrupted training run of this model is here",
+                file=work,
+                hint="pass --resume to continue it, or delete that directory to start over",
+            )
+        previous = json.loads(state.read_text(encoding="utf-8"))
+        if previous != json.loads(json.dumps(run_key)):
+            changed = sorted(k for k in run_key["config"]
+                             if previous["config"].get(k) != run_key["config"][k])
+            raise ConfigError(
+                "--resume must use the same data and options as the interrupted run",
+                hint=f"changed options: {', '.join(changed) or 'the data files'}",
+            )
+        return
+    if resume:
+        raise KanjoError("nothing to resume: no interrupted run was found", file=work)
+    if work.exists():
+        shutil.rmtree(work)
+    work.mkdir(parents=True)
+    state.write_text(json.dumps(run_key, ensure_ascii=False), encoding="utf-8")
 
 
 def check_writable_target(out: Path, overwrite: bool) -> None:

@@ -20,7 +20,7 @@ import numpy as np
 import kanjo
 from kanjo.config import TrainConfig
 from kanjo.data import LabelSet, Table, read_table, train_dev_split
-from kanjo.errors import ConfigError, DataError, KanjoError
+from kanjo.errors import ConfigError, DataError
 from kanjo.inference import (
     Classifier,
     TfidfBackend,
@@ -28,7 +28,13 @@ from kanjo.inference import (
     model_max_length,
     select_device,
 )
-from kanjo.storage import check_writable_target, publish, sha256_file, work_dir
+from kanjo.storage import (
+    check_writable_target,
+    claim_work_dir,
+    publish,
+    sha256_file,
+    work_dir,
+)
 
 
 @dataclass
@@ -237,7 +243,7 @@ def _finetune(prepared: TrainingData, config: TrainConfig, out: Path, resume: bo
 
     work = work_dir(out)
     run_key = {"config": meta["config"], "data": meta["data"]}
-    _claim_work_dir(work, run_key, resume)
+    claim_work_dir(work, run_key, resume)
     set_seed(config.seed)
     model, tokenizer = _load_base(config, prepared.labels)
     max_length = model_max_length(model, tokenizer, config.max_length)
@@ -319,33 +325,6 @@ def schedule(n_rows: int, config: TrainConfig) -> tuple[float, int]:
     total = math.ceil(per_epoch * epochs)
     eval_steps = config.eval_steps or max(per_epoch, math.ceil(total / 8))
     return round(epochs, 3), min(eval_steps, total)
-
-
-def _claim_work_dir(work: Path, run_key: dict[str, Any], resume: bool) -> None:
-    """Start a run's work directory, or check that ``resume`` continues the same run."""
-    state = work / "run.json"
-    if work.exists() and state.exists():
-        if not resume:
-            raise KanjoError(
-                "an interrupted training run of this model is here",
-                file=work,
-                hint="pass --resume to continue it, or delete that directory to start over",
-            )
-        previous = json.loads(state.read_text(encoding="utf-8"))
-        if previous != json.loads(json.dumps(run_key)):
-            changed = sorted(k for k in run_key["config"]
-                             if previous["config"].get(k) != run_key["config"][k])
-            raise ConfigError(
-                "--resume must use the same data and options as the interrupted run",
-                hint=f"changed options: {', '.join(changed) or 'the data files'}",
-            )
-        return
-    if resume:
-        raise KanjoError("nothing to resume: no interrupted run was found", file=work)
-    if work.exists():
-        shutil.rmtree(work)
-    work.mkdir(parents=True)
-    state.write_text(json.dumps(run_key, ensure_ascii=False), encoding="utf-8")
 
 
 def _last_complete_checkpoint(directory: Path) -> Path | None:
