@@ -25,6 +25,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # help texts show defaults as [yes], [auto]: not markup
 )
 err = Console(stderr=True, soft_wrap=True)
 out = Console()
@@ -350,10 +351,10 @@ def pretrain(
         help="Fraction of tokens to predict [0.15].")] = None,
     whole_word: Annotated[bool | None, typer.Option(
         "--whole-word/--no-whole-word",
-        help="Mask whole words (fugashi + unidic-lite boundaries) \\[no].")] = None,
+        help="Mask whole words (fugashi + unidic-lite boundaries) [no].")] = None,
     freeze_embeddings: Annotated[bool | None, typer.Option(
         "--freeze-embeddings/--no-freeze-embeddings",
-        help="Keep word embeddings (= the tied decoder) fixed \\[yes].")] = None,
+        help="Keep word embeddings (= the tied decoder) fixed [yes].")] = None,
     max_length: Annotated[int | None, typer.Option(help="Max tokens per sentence [128].")] = None,
     eval_size: Annotated[int | None, typer.Option(
         help="Sentences held out for evaluation (≤ a tenth of the text) [2000].")] = None,
@@ -362,7 +363,7 @@ def pretrain(
     save_steps: Annotated[int | None, typer.Option(
         help="Checkpoint every N steps for --resume [100].")] = None,
     seed: Annotated[int | None, typer.Option(help="Random seed [42].")] = None,
-    device: Annotated[str | None, typer.Option(help="auto, cpu, cuda or mps \\[auto].")] = None,
+    device: Annotated[str | None, typer.Option(help="auto, cpu, cuda or mps [auto].")] = None,
     format: Format = "auto",
     text_column: TextColumn = None,
     resume: Annotated[bool, typer.Option(help="Continue an interrupted run.")] = False,
