@@ -12,6 +12,7 @@ import torch
 
 from kanjo.cli import main
 from kanjo.errors import KanjoError, ModelError
+from kanjo.inference import Classifier
 from kanjo.masked_lm import MaskFiller
 from kanjo.pretraining import Masker, PretrainConfig, encode_texts, pretrain
 from tests.conftest import run_cli as run
@@ -217,6 +218,14 @@ def test_pretrained_model_fills_masks_and_trains_a_classifier(pretrained, toy_cs
                         "--early-stopping", "0"], capsys)
     assert code == 0, err
     assert json.loads((tmp_path / "clf" / "kanjo.json").read_text())["labels"]
+
+
+def test_a_masked_lm_is_not_loaded_as_a_classifier(pretrained, tiny_bert, capsys) -> None:
+    """Loading would give a random classification head: refuse, and say what to do."""
+    code, _, err = run(["predict", str(pretrained), "温泉は最高でした。"], capsys)
+    assert code == 2 and "masked language model" in err and "kanjo train" in err
+    with pytest.raises(ModelError, match="BertForMaskedLM, not a text-class"):
+        Classifier.load(tiny_bert)
 
 
 def test_whole_word_masking_takes_whole_words(tiny_japanese_bert, unigram_dirs) -> None:

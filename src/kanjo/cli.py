@@ -76,6 +76,12 @@ def train(
         help="Keep word embeddings fixed [yes].")] = None,
     soft_labels: Annotated[bool | None, typer.Option(
         "--soft-labels/--no-soft-labels", help="Train on per-row label distributions.")] = None,
+    layer_decay: Annotated[float | None, typer.Option(
+        help="Layer-wise learning-rate decay; 1 = off [1.0].")] = None,
+    label_smoothing: Annotated[float | None, typer.Option(
+        help="Label smoothing of the loss [0].")] = None,
+    class_weight: Annotated[str | None, typer.Option(
+        help="none, or balanced: weight the loss by inverse class frequency [none].")] = None,
     min_steps: Annotated[int | None, typer.Option(
         help="At least this many steps; small data gets more epochs [300].")] = None,
     eval_steps: Annotated[int | None, typer.Option(
@@ -107,7 +113,8 @@ def train(
     flags = dict(
         model=model, epochs=epochs, lr=lr, batch_size=batch_size, max_length=max_length,
         warmup=warmup, weight_decay=weight_decay, seed=seed, freeze_encoder=freeze_encoder,
-        freeze_embeddings=freeze_embeddings, soft_labels=soft_labels, min_steps=min_steps,
+        freeze_embeddings=freeze_embeddings, soft_labels=soft_labels, layer_decay=layer_decay,
+        label_smoothing=label_smoothing, class_weight=class_weight, min_steps=min_steps,
         eval_steps=eval_steps,
         early_stopping=early_stopping, calibrate=calibrate, device=device, labels=labels,
         format=None if format == "auto" else format, text_column=text_column,

@@ -41,6 +41,13 @@ class TrainConfig:
     """Keep the word-embedding matrix fixed (most of the default encoder's parameters)."""
     soft_labels: bool = False
     """Train on per-row label distributions (JRTE judges, or a soft-label column)."""
+    layer_decay: float = 1.0
+    """Layer-wise learning-rate decay: layer i of L trains at lr × decay^(L−i), the
+    embeddings at lr × decay^(L+1); 1.0 gives every layer the same rate."""
+    label_smoothing: float = 0.0
+    """Cross-entropy label smoothing (0 = off)."""
+    class_weight: str = "none"
+    """'balanced' weights each class's loss by total / (k × count) (favours macro-F1); 'none'."""
     min_steps: int = 300
     """Train at least this many steps: small data sets get more epochs (0 disables)."""
     eval_steps: int | None = None
@@ -75,6 +82,13 @@ class TrainConfig:
             raise ConfigError(f"warmup must be ≥ 0, got {self.warmup}")
         if self.weight_decay < 0:
             raise ConfigError(f"weight_decay must be ≥ 0, got {self.weight_decay}")
+        if not 0 < self.layer_decay <= 1:
+            raise ConfigError(f"layer_decay must be in (0, 1], got {self.layer_decay}")
+        if not 0 <= self.label_smoothing < 1:
+            raise ConfigError(f"label_smoothing must be in [0, 1), got {self.label_smoothing}")
+        if self.class_weight not in ("none", "balanced"):
+            raise ConfigError(f"class_weight must be 'none' or 'balanced', "
+                              f"got {self.class_weight!r}")
         if self.early_stopping < 0:
             raise ConfigError(f"early_stopping must be ≥ 0, got {self.early_stopping}")
         if self.min_steps < 0:

@@ -162,8 +162,7 @@ class Classifier:
 
             backend = OnnxBackend.load(path, meta.get("max_length"))
         else:
-            if not (path / "config.json").exists():
-                raise ModelError("has no config.json: not a model directory", file=path)
+            _check_classifier_config(path, meta)
             try:
                 backend = TorchBackend.load(path, meta.get("max_length"), device)
             except (OSError, ValueError) as exc:
@@ -219,6 +218,26 @@ class Classifier:
 
     def __repr__(self) -> str:
         return f"Classifier(labels={list(self.labels.names)}, backend={self.backend.kind})"
+
+
+def _check_classifier_config(path: Path, meta: dict[str, Any]) -> None:
+    """A transformers directory must hold a sequence-classification model: anything else (a
+    masked LM from ``kanjo pretrain``, a bare encoder) would load with a random head."""
+    import json
+
+    if not (path / "config.json").exists():
+        raise ModelError("has no config.json: not a model directory", file=path)
+    config = json.loads((path / "config.json").read_text(encoding="utf-8"))
+    architectures = config.get("architectures") or []
+    if meta.get("kind") == "masked-lm":
+        problem = "is a masked language model (kanjo pretrain output), not a classifier"
+    elif architectures and not any(a.endswith("ForSequenceClassification")
+                                   for a in architectures):
+        problem = f"holds {', '.join(architectures)}, not a text-classification model"
+    else:
+        return
+    raise ModelError(problem, file=path,
+                     hint=f"train a classifier on it: kanjo train DATA --model {path} --out MODEL")
 
 
 def _config_labels(path: Path) -> list[str]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import shutil
 import time
 from dataclasses import dataclass
@@ -287,8 +288,13 @@ def _finetune(prepared: TrainingData, config: TrainConfig, out: Path, resume: bo
     if has_dev and config.early_stopping:
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=config.early_stopping))
     names = prepared.labels.names
-    trainer = _make_loss_trainer()(
+    weights = class_weights(prepared.y_train, len(names), config.class_weight)
+    meta["class_weights"] = weights
+    optimizer = torch.optim.AdamW(parameter_groups(model, config.lr, config.weight_decay,
+                                                   config.layer_decay))
+    trainer = _make_loss_trainer(weights, config.label_smoothing)(
         model=model,
+        optimizers=(optimizer, None),
         args=args,
         train_dataset=train_rows,
         eval_dataset=dev_rows,
@@ -348,12 +354,45 @@ def _trainer_metrics(prediction: Any, names: tuple[str, ...]) -> dict[str, float
     return {k: metrics[k] for k in ("accuracy", "macro_f1", "weighted_f1")}
 
 
-def _make_loss_trainer() -> type:
+def class_weights(y: np.ndarray, n_classes: int, mode: str) -> list[float] | None:
+    """Per-class loss weights: 'balanced' gives each class total / (k × count)."""
+    if mode == "none":
+        return None
+    counts = np.bincount(y, minlength=n_classes).astype(float)
+    return (len(y) / (n_classes * np.maximum(counts, 1))).round(6).tolist()
+
+
+def parameter_groups(model: Any, lr: float, weight_decay: float,
+                     layer_decay: float) -> list[dict[str, Any]]:
+    """AdamW groups: no weight decay on biases and LayerNorm; with ``layer_decay`` < 1 the
+    learning rate shrinks geometrically from the head down to the embeddings."""
+    n_layers = model.config.num_hidden_layers
+    groups: dict[tuple[float, float], list[Any]] = {}
+    for name, parameter in model.named_parameters():
+        if not parameter.requires_grad:
+            continue
+        layer = re.search(r"\.layer\.(\d+)\.", name)
+        if layer:
+            depth = n_layers - int(layer.group(1))
+        elif ".embeddings." in f".{name}":
+            depth = n_layers + 1
+        else:  # pooler and classification head
+            depth = 0
+        no_decay = name.endswith("bias") or "LayerNorm" in name or "layer_norm" in name
+        key = (lr * layer_decay**depth, 0.0 if no_decay else weight_decay)
+        groups.setdefault(key, []).append(parameter)
+    return [{"params": params, "lr": group_lr, "weight_decay": decay}
+            for (group_lr, decay), params in groups.items()]
+
+
+def _make_loss_trainer(weights: list[float] | None, label_smoothing: float) -> type:
+    import torch
     import torch.nn.functional as F
     from transformers import Trainer
 
     class LossTrainer(Trainer):
-        """Cross-entropy against hard labels, or against per-row label distributions."""
+        """Cross-entropy against hard labels or per-row label distributions, optionally
+        class-weighted and label-smoothed (training only; evaluation loss stays plain)."""
 
         loss_is_scaled_for_ga = False
 
@@ -362,9 +401,13 @@ def _make_loss_trainer() -> type:
             soft = inputs.pop("soft_labels", None)
             outputs = model(**inputs)
             logits = outputs.logits.float()
-            target = soft.float() if soft is not None and model.training else labels
-            loss = F.cross_entropy(logits, target)
+            if not model.training:
+                loss = F.cross_entropy(logits, labels)
+            else:
+                target = soft.float() if soft is not None else labels
+                weight = torch.tensor(weights, device=logits.device) if weights else None
+                loss = F.cross_entropy(logits, target, weight=weight,
+                                       label_smoothing=label_smoothing)
             return (loss, outputs) if return_outputs else loss
 
     return LossTrainer
-

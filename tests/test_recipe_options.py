@@ -1,0 +1,79 @@
+"""The loss and optimiser options of the recipe: class weighting, label smoothing and
+layer-wise learning-rate decay, each shown doing what it says on a tiny real model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import kanjo
+from kanjo.config import TrainConfig
+from kanjo.errors import ConfigError
+from kanjo.training import class_weights, parameter_groups
+from tests.conftest import toy_rows, write_csv
+
+TINY = dict(epochs=12, lr=5e-3, batch_size=16, warmup=0, freeze_embeddings=False,
+            early_stopping=0, min_steps=0, dev_split=0, labels="negative,positive")
+
+
+def test_balanced_class_weights() -> None:
+    weights = class_weights(np.array([0, 0, 0, 1]), 2, "balanced")
+    assert weights == pytest.approx([4 / 6, 2.0])
+    assert class_weights(np.array([0, 1]), 2, "none") is None
+
+
+def test_class_weight_balances_a_contested_text(tmp_path: Path, tiny_bert: Path) -> None:
+    """The same texts labelled positive three times for every negative: plain cross-entropy
+    learns p(positive) ≈ 0.75; balanced weights make both labels count alike (≈ 0.5)."""
+    rows = [(text, "positive") for text, _ in toy_rows(30, seed=2, neutral=False)]
+    rows = rows * 3 + [(text, "negative") for text, _ in rows]
+    data = write_csv(tmp_path / "contested.csv", rows)
+    plain = kanjo.train(data, tmp_path / "plain", model=str(tiny_bert), **TINY)
+    balanced = kanjo.train(data, tmp_path / "balanced", model=str(tiny_bert),
+                           class_weight="balanced", **TINY)
+    assert balanced.meta["class_weights"] == pytest.approx([2.0, 2 / 3])
+    text = [rows[0][0]]
+    assert abs(plain.predict_proba(text)[0][1] - 0.75) < 0.1
+    assert abs(balanced.predict_proba(text)[0][1] - 0.5) < 0.1
+
+
+def test_label_smoothing_caps_confidence(tmp_path: Path, tiny_bert: Path) -> None:
+    """On a separable set the smoothed target is 1 − 0.3 + 0.3/2 = 0.85, not 1."""
+    rows = toy_rows(30, seed=4, neutral=False)
+    data = write_csv(tmp_path / "toy.csv", rows)
+    sharp = kanjo.train(data, tmp_path / "sharp", model=str(tiny_bert), **TINY)
+    smooth = kanjo.train(data, tmp_path / "smooth", model=str(tiny_bert),
+                         label_smoothing=0.3, **TINY)
+    texts = [text for text, _ in rows]
+    assert sharp.predict_proba(texts).max(axis=1).min() > 0.95
+    top = smooth.predict_proba(texts).max(axis=1)
+    assert np.all(np.abs(top - 0.85) < 0.07)
+    assert smooth.predict(texts) == [label for _, label in rows]
+
+
+def test_layer_decay_orders_the_learning_rates(tiny_bert: Path) -> None:
+    from transformers import AutoModelForSequenceClassification
+
+    model = AutoModelForSequenceClassification.from_pretrained(tiny_bert, num_labels=2)
+    model.bert.embeddings.word_embeddings.weight.requires_grad = False
+    groups = parameter_groups(model, 1e-3, 0.01, 0.5)
+    rate = {id(p): (g["lr"], g["weight_decay"]) for g in groups for p in g["params"]}
+    named = dict(model.named_parameters())
+    assert rate[id(named["classifier.weight"])] == (1e-3, 0.01)
+    assert rate[id(named["bert.encoder.layer.1.output.dense.weight"])] == (5e-4, 0.01)
+    assert rate[id(named["bert.encoder.layer.0.output.dense.weight"])] == (2.5e-4, 0.01)
+    assert rate[id(named["bert.encoder.layer.0.output.LayerNorm.weight"])] == (2.5e-4, 0.0)
+    assert rate[id(named["bert.embeddings.position_embeddings.weight"])] == (1.25e-4, 0.01)
+    assert id(named["bert.embeddings.word_embeddings.weight"]) not in rate
+    assert len(rate) == sum(p.requires_grad for p in model.parameters())
+    flat = parameter_groups(model, 1e-3, 0.01, 1.0)
+    assert {g["lr"] for g in flat} == {1e-3}
+
+
+@pytest.mark.parametrize("option", [{"layer_decay": 0}, {"layer_decay": 1.5},
+                                    {"label_smoothing": 1.0}, {"class_weight": "inverse"}])
+def test_recipe_options_are_validated(option: dict) -> None:
+    with pytest.raises(ConfigError):
+        TrainConfig(**option)
