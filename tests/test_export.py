@@ -34,7 +34,8 @@ def trained(tmp_path_factory: pytest.TempPathFactory, tiny_bert: Path, toy_csv: 
 def exports(trained: Path) -> dict[str, Path]:
     """fp32 and int8 exports of the trained tiny model, through the command line."""
     paths = {}
-    for name, extra in (("fp32", []), ("int8", ["--quantize", "int8"])):
+    for name, extra in (("fp32", []), ("int8", ["--quantize", "int8"]),
+                        ("int8-dynamic", ["--quantize", "int8-dynamic"])):
         paths[name] = trained.parent / f"onnx-{name}"
         main(["export", str(trained), "--out", str(paths[name]), *extra])
     return paths
@@ -48,14 +49,15 @@ def test_export_writes_a_complete_onnx_directory(trained: Path, exports: dict[st
         assert meta["backend"] == "onnx" and meta["labels"] == source["labels"]
         for key in ("temperature", "max_length", "dev_metrics", "config", "data"):
             assert meta[key] == source[key], key
-        assert meta["export"]["quantize"] == (None if name == "fp32" else "int8")
+        assert meta["export"]["quantize"] == (None if name == "fp32" else name)
         assert set(meta["checksums"]) == {"model.onnx", "tokenizer.json"}
     assert not list(trained.parent.glob(".onnx-*")), "no staging directory left"
-    fp32, int8 = ((p / "model.onnx").stat().st_size for p in exports.values())
-    assert int8 < fp32 / 2
+    fp32, *int8 = ((p / "model.onnx").stat().st_size for p in exports.values())
+    assert max(int8) < fp32 / 2
 
 
-@pytest.mark.parametrize(("name", "tolerance"), [("fp32", 1e-4), ("int8", 0.05)])
+@pytest.mark.parametrize(("name", "tolerance"), [("fp32", 1e-4), ("int8", 0.05),
+                                                 ("int8-dynamic", 0.05)])
 def test_onnx_predictions_match_torch(trained, exports, name, tolerance) -> None:
     torch_model = kanjo.load(trained)
     onnx_model = kanjo.load(exports[name])
@@ -72,6 +74,15 @@ def test_onnx_predictions_match_torch(trained, exports, name, tolerance) -> None
     np.testing.assert_allclose(got, expected, atol=tolerance)
     assert onnx_model.predict(texts) == torch_model.predict(texts)
     assert onnx_model.last_truncated == 1
+
+
+def test_blockwise_int8_scores_do_not_depend_on_the_batch(exports) -> None:
+    """int8 quantises activations per row block, not per batch: a text scores the same alone
+    and beside a long neighbour."""
+    clf = kanjo.load(exports["int8"])
+    alone = clf.predict_proba(TEXTS[:1])
+    beside = clf.predict_proba(TEXTS[:1] + ["部屋は最高でした。" * 30], batch_size=2)[:1]
+    np.testing.assert_allclose(beside, alone, atol=1e-6)
 
 
 def test_evaluate_and_predict_commands_on_an_export(exports, trained, toy_csv, capsys) -> None:
@@ -114,7 +125,7 @@ def test_failed_export_leaves_nothing_behind(trained, exports, tmp_path, monkeyp
                                              capsys) -> None:
     from kanjo import export
 
-    def broken(source: Path, dest: Path) -> None:
+    def broken(source: Path, dest: Path, blockwise: bool = True) -> None:
         raise RuntimeError("disk full")
 
     monkeypatch.setattr(export, "_quantize_int8", broken)

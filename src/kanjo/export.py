@@ -30,7 +30,11 @@ from kanjo.storage import atomic_directory, check_writable_target, read_meta
 MODEL_FILE = "model.onnx"
 TOKENIZER_FILE = "tokenizer.json"
 OPSET = 17
-QUANTIZE = ("int8",)
+QUANTIZE = ("int8", "int8-dynamic")
+"""int8: weight-only int8 in blocks of 32 (MatMulNBits) with an int8 word-embedding table;
+activations are quantised per row block at run time, so a text's scores never depend on the
+texts batched with it. int8-dynamic: onnxruntime's dynamic quantisation (per-channel weights,
+one activation scale per batch tensor): scores move with the batch neighbours."""
 
 
 def physical_cores() -> int:
@@ -132,7 +136,8 @@ def export(model: str | Path, out: str | Path, quantize: str | None = None,
 
     hf_logging.disable_progress_bar()
     if quantize not in (None, *QUANTIZE):
-        raise KanjoError(f"unknown quantisation '{quantize}'", hint="use --quantize int8")
+        raise KanjoError(f"unknown quantisation '{quantize}'",
+                         hint=f"use --quantize {' or '.join(QUANTIZE)}")
     source = Path(model)
     kind = read_meta(source).get("backend", "torch") if source.is_dir() else "torch"
     if kind != "torch":
@@ -195,8 +200,8 @@ def _write_onnx(backend: Any, path: Path, quantize: str | None) -> None:
         raise ModelError(f"the ONNX graph does not reproduce the model (largest logit "
                          f"difference {np.abs(got - expected).max():.2g})",
                          hint="please report this model's architecture")
-    if quantize == "int8":
-        _quantize_int8(fp32, path)
+    if quantize:
+        _quantize_int8(fp32, path, blockwise=quantize == "int8")
         fp32.unlink()
 
 
@@ -208,20 +213,38 @@ def _run(path: Path, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
                               "attention_mask": mask.astype(np.int64)})[0]
 
 
-def _quantize_int8(source: Path, dest: Path) -> None:
-    """Dynamic quantisation: int8 weights per output channel (per-tensor scales cost 0.02
-    macro-F1 on the default encoder, per channel 0.002), activations quantised at run time."""
+def _quantize_int8(source: Path, dest: Path, blockwise: bool = True) -> None:
+    """int8 weights. ``blockwise``: the embedding tables become int8 (per channel) and every
+    MatMul a MatMulNBits with 8-bit weights in blocks of 32 computing in int8 (accuracy
+    level 4); measured on the default encoder fine-tuned on JRTE pn, dev macro-F1 moves by
+    < 0.001 and 99.4 % of labels equal fp32's. Otherwise dynamic quantisation (per-channel
+    weights; per-tensor cost 0.02 macro-F1), whose activation scale is set per batch."""
     import logging
 
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    quiet = logging.getLogger()  # quantize_dynamic logs a pre-processing tip on the root logger
-    level = quiet.level
-    quiet.setLevel(logging.ERROR)
+    root = logging.getLogger()  # the quantisers log tips and every skipped node on it
+    level = root.level
+    root.setLevel(logging.ERROR)
     try:
-        quantize_dynamic(source, dest, weight_type=QuantType.QInt8, per_channel=True)
+        if not blockwise:
+            quantize_dynamic(source, dest, weight_type=QuantType.QInt8, per_channel=True)
+            return
+        import onnx
+        from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
+
+        embeddings = dest.with_name("embeddings-int8.onnx")
+        quantize_dynamic(source, embeddings, weight_type=QuantType.QInt8, per_channel=True,
+                         op_types_to_quantize=["Gather"])
+        quantizer = MatMulNBitsQuantizer(onnx.load(embeddings), bits=8, block_size=32,
+                                         is_symmetric=True, accuracy_level=4)
+        for name in ("onnxruntime.quantization.matmul_nbits_quantizer",):
+            logging.getLogger(name).setLevel(logging.ERROR)
+        quantizer.process()
+        quantizer.model.save_model_to_file(str(dest), use_external_data_format=False)
+        embeddings.unlink()
     finally:
-        quiet.setLevel(level)
+        root.setLevel(level)
 
 
 def _write_tokenizer(backend: Any, directory: Path) -> None:
