@@ -2,8 +2,8 @@
 
 One run, one process, one fine-tuned default-encoder model, measured side by side:
 transformers ``pipeline`` (batch 1, the notebook's way; and batch_size=32), kanjo's torch
-backend, and kanjo's ONNX exports (fp32, int8, vocabulary-trimmed int8). Also the trimmed
-tokenizer's coverage on text the trimming rule never saw.
+backend, and kanjo's ONNX exports (fp32, int8-dynamic, int8, vocabulary-trimmed int8). Also
+the trimmed tokenizer's coverage on text the trimming rule never saw.
 
     python benchmarks/speed.py [--model DIR] [--work DIR] [--record]
 
@@ -46,7 +46,8 @@ PN = SHARED / "jrte-pn" / "pn.train-dev.tsv"
 UNLABELED = SHARED / "jrte-unlabeled" / "sentences.txt"
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 SECTION = "## Speed"
-EXPORTS = {"onnx-fp32": {}, "onnx-int8": {"quantize": "int8"},
+EXPORTS = {"onnx-fp32": {}, "onnx-int8-dynamic": {"quantize": "int8-dynamic"},
+           "onnx-int8": {"quantize": "int8"},
            "onnx-int8-trimmed": {"quantize": "int8", "trim_vocab": True}}
 COLD_TEXT = "朝食がとても美味しかったです。"
 
@@ -243,11 +244,10 @@ def main() -> None:
         SECTION, "",
         f"`python benchmarks/speed.py`, {time.strftime('%Y-%m-%d')}, kanjo {kanjo.__version__}; "
         f"torch {torch.__version__}, transformers {transformers.__version__}, onnxruntime "
-        f"{onnxruntime.__version__}. Machine: {machine()}, **shared with other engineers' jobs** "
-        f"(load average {load_start:.1f} at the start, {load_end:.1f} at the end), so every "
-        "timing is noisy; one run. Model: the default encoder fine-tuned on pn train "
-        f"(`{model.name}`). Throughput: all {len(texts):,} JRTE pn train+dev sentences in 5 "
-        "chunks of 1,000, every path on each chunk in turn (rotating order) after a warm-up "
+        f"{onnxruntime.__version__}. Machine: {machine()}, load average {load_start:.1f} at the "
+        f"start, {load_end:.1f} at the end; one run. Model: the default encoder fine-tuned on "
+        f"pn train (`{model.name}`). Throughput: all {len(texts):,} JRTE pn train+dev sentences "
+        "in 5 chunks of 1,000, every path on each chunk in turn (rotating order) after a warm-up "
         "call; sentences/s over the 5,000, and the best chunk's rate; kanjo paths: "
         "length-sorted batches of 64, input order restored, onnxruntime intra-op threads = "
         "physical cores, torch its default threads. Dev macro-F1 on the "
@@ -265,17 +265,17 @@ def main() -> None:
         lines.append(f"| {name} | {rate:.0f} | {r['best']:.0f} | {rate / base1:.1f}× | "
                      f"{rate / base32:.1f}× | "
                      f"{r['macro_f1']:.4f} | {r['agree']:.4f} | {dp} | {size:.1f} MB |")
-    f1 = {k: results[f"kanjo {k}"]["macro_f1"] for k in ("onnx-fp32", "onnx-int8",
-                                                         "onnx-int8-trimmed")}
+    f1 = {k: results[f"kanjo {k}"]["macro_f1"] for k in EXPORTS}
     trim = json.loads((paths["onnx-int8-trimmed"] / "kanjo.json").read_text())["export"]
     lines += [
         "",
-        f"- int8 − fp32 dev macro-F1: {f1['onnx-int8'] - f1['onnx-fp32']:+.4f}; trimmed int8 − "
-        f"int8: {f1['onnx-int8-trimmed'] - f1['onnx-int8']:+.4f}; trimmed int8 − fp32: "
+        f"- int8 − fp32 dev macro-F1: {f1['onnx-int8'] - f1['onnx-fp32']:+.4f}; int8-dynamic − "
+        f"fp32: {f1['onnx-int8-dynamic'] - f1['onnx-fp32']:+.4f}; trimmed int8 − int8: "
+        f"{f1['onnx-int8-trimmed'] - f1['onnx-int8']:+.4f}; trimmed int8 − fp32: "
         f"{f1['onnx-int8-trimmed'] - f1['onnx-fp32']:+.4f}. The same with the dev rows "
-        "predicted on their own (other batch neighbours; dynamic quantisation scales "
-        "activations per batch, so an int8 score depends on the texts batched with it): "
-        + ", ".join(f"{k} {v:.4f}" for k, v in dev_alone.items()) + ".",
+        "predicted on their own (other batch neighbours: int8-dynamic scales activations per "
+        "batch, so its scores depend on the texts batched together; int8 per row block, so "
+        "they do not): " + ", ".join(f"{k} {v:.4f}" for k, v in dev_alone.items()) + ".",
         f"- Trimmed vocabulary: {trim['vocab_trim']['pieces']:,} of "
         f"{trim['vocab_trim']['original_pieces']:,} pieces; trimmed int8 directory "
         f"{dir_bytes(paths['onnx-int8-trimmed']) / 1e6:.1f} MB (model.onnx "
