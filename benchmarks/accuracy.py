@@ -32,6 +32,10 @@ RECIPES: dict[str, dict] = {
     "default": {},
     "soft-labels": {"soft_labels": True},
     "unfrozen-embeddings": {"freeze_embeddings": False},
+    "layer-decay-0.85-lr2e-4": {"layer_decay": 0.85, "lr": 2e-4},
+    "label-smoothing-0.1": {"label_smoothing": 0.1},
+    "class-weight-balanced": {"class_weight": "balanced"},
+    "epochs-6": {"epochs": 6},
 }
 
 
@@ -47,6 +51,8 @@ def main() -> None:
     parser.add_argument("--recipes", default="tfidf,notebook,default")
     parser.add_argument("--seeds", default="42")
     parser.add_argument("--record", action="store_true")
+    parser.add_argument("--keep", type=Path,
+                        help="keep each trained model in this directory (e.g. for speed.py)")
     args = parser.parse_args()
     table = read_table(PN)
     rows = [("majority class", "-", majority(table.where_split("train"),
@@ -55,7 +61,8 @@ def main() -> None:
         for seed in (int(s) for s in args.seeds.split(",")):
             with tempfile.TemporaryDirectory() as tmp:
                 started = time.time()
-                clf = kanjo.train(PN, Path(tmp) / "m", seed=seed, **RECIPES[name])
+                out = (args.keep / f"{name}.seed{seed}") if args.keep else Path(tmp) / "m"
+                clf = kanjo.train(PN, out, seed=seed, overwrite=True, **RECIPES[name])
                 seconds = clf.meta["timings"]["train_seconds"] or time.time() - started
                 rows.append((name, str(seed), clf.meta["dev_metrics"], seconds))
                 print(name, seed, clf.meta["dev_metrics"]["macro_f1"], flush=True)

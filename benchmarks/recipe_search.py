@@ -18,6 +18,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import statistics
 import time
 from pathlib import Path
@@ -67,13 +68,16 @@ def inner_split(seed: int) -> tuple[Path, Path, np.ndarray]:
     return paths[0], paths[1], np.array([jrte_names[labels[i]] for i in sorted(dv)])
 
 
-def run(recipe: str, seed: int) -> dict:
+def run(recipe: str, seed: int, stored_only: bool = False) -> dict | None:
     """Train one recipe on one inner split (or read the stored result)."""
     result_path = RUNS / f"{recipe}.seed{seed}.json"
     if result_path.exists():
         return json.loads(result_path.read_text())
+    if stored_only:
+        return None
     train_file, dev_file, _ = inner_split(seed)
     out = RUNS / "models" / f"{recipe}.seed{seed}"
+    shutil.rmtree(out.with_name(f".{out.name}.partial"), ignore_errors=True)  # killed earlier
     started = time.time()
     clf = kanjo.train(train_file, out, dev=str(dev_file), seed=seed, overwrite=True,
                       **RECIPES[recipe])
@@ -86,8 +90,6 @@ def run(recipe: str, seed: int) -> dict:
               "proba": np.asarray(proba).round(6).tolist()}
     result_path.write_text(json.dumps(result))
     if recipe != "tfidf":
-        import shutil
-
         shutil.rmtree(out, ignore_errors=True)
     return result
 
@@ -104,6 +106,8 @@ def main() -> None:
     parser.add_argument("--recipes", default=",".join(RECIPES))
     parser.add_argument("--seeds", default="42,1")
     parser.add_argument("--record", action="store_true")
+    parser.add_argument("--stored-only", action="store_true",
+                        help="tabulate the stored runs only; train nothing")
     args = parser.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]
     recipes = [r for r in args.recipes.split(",") if r != "tfidf"]
@@ -114,7 +118,9 @@ def main() -> None:
         tfidf = run("tfidf", seed)
         table.setdefault("tfidf", {}).setdefault("alone", []).append(score(tfidf, y_dev))
         for recipe in recipes:
-            result = run(recipe, seed)
+            result = run(recipe, seed, args.stored_only)
+            if result is None:
+                continue
             seconds.setdefault(recipe, []).append(result["seconds"])
             row = table.setdefault(recipe, {})
             row.setdefault("alone", []).append(score(result, y_dev))
