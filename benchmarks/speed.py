@@ -2,7 +2,7 @@
 
 One run, one process, one fine-tuned default-encoder model, measured side by side:
 transformers ``pipeline`` (batch 1, the notebook's way; and batch_size=32), kanjo's torch
-backend, and kanjo's ONNX exports (fp32, int8-dynamic, int8, vocabulary-trimmed int8). Also
+backend, and kanjo's ONNX exports (fp32, int8, int8-blockwise, each int8 also trimmed). Also
 the trimmed tokenizer's coverage on text the trimming rule never saw.
 
     python benchmarks/speed.py [--model DIR] [--work DIR] [--record]
@@ -46,9 +46,10 @@ PN = SHARED / "jrte-pn" / "pn.train-dev.tsv"
 UNLABELED = SHARED / "jrte-unlabeled" / "sentences.txt"
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 SECTION = "## Speed"
-EXPORTS = {"onnx-fp32": {}, "onnx-int8-dynamic": {"quantize": "int8-dynamic"},
-           "onnx-int8": {"quantize": "int8"},
-           "onnx-int8-trimmed": {"quantize": "int8", "trim_vocab": True}}
+EXPORTS = {"onnx-fp32": {}, "onnx-int8": {"quantize": "int8"},
+           "onnx-int8-trimmed": {"quantize": "int8", "trim_vocab": True},
+           "onnx-int8-blockwise": {"quantize": "int8-blockwise"},
+           "onnx-int8-blockwise-trimmed": {"quantize": "int8-blockwise", "trim_vocab": True}}
 COLD_TEXT = "朝食がとても美味しかったです。"
 
 
@@ -269,17 +270,17 @@ def main() -> None:
     trim = json.loads((paths["onnx-int8-trimmed"] / "kanjo.json").read_text())["export"]
     lines += [
         "",
-        f"- int8 − fp32 dev macro-F1: {f1['onnx-int8'] - f1['onnx-fp32']:+.4f}; int8-dynamic − "
-        f"fp32: {f1['onnx-int8-dynamic'] - f1['onnx-fp32']:+.4f}; trimmed int8 − int8: "
-        f"{f1['onnx-int8-trimmed'] - f1['onnx-int8']:+.4f}; trimmed int8 − fp32: "
-        f"{f1['onnx-int8-trimmed'] - f1['onnx-fp32']:+.4f}. The same with the dev rows "
-        "predicted on their own (other batch neighbours: int8-dynamic scales activations per "
-        "batch, so its scores depend on the texts batched together; int8 per row block, so "
-        "they do not): " + ", ".join(f"{k} {v:.4f}" for k, v in dev_alone.items()) + ".",
+        "- Dev macro-F1 minus fp32's: " + ", ".join(
+            f"{k} {v - f1['onnx-fp32']:+.4f}" for k, v in f1.items() if k != "onnx-fp32")
+        + ". The same with the dev rows predicted on their own (other batch neighbours: int8 "
+        "scales activations per batch, so its scores depend on the texts batched together; "
+        "int8-blockwise per row block, so they do not): "
+        + ", ".join(f"{k} {v:.4f}" for k, v in dev_alone.items()) + ".",
         f"- Trimmed vocabulary: {trim['vocab_trim']['pieces']:,} of "
         f"{trim['vocab_trim']['original_pieces']:,} pieces; trimmed int8 directory "
         f"{dir_bytes(paths['onnx-int8-trimmed']) / 1e6:.1f} MB (model.onnx "
-        f"{(paths['onnx-int8-trimmed'] / 'model.onnx').stat().st_size / 1e6:.1f} MB).",
+        f"{(paths['onnx-int8-trimmed'] / 'model.onnx').stat().st_size / 1e6:.1f} MB); trimmed "
+        f"int8-blockwise {dir_bytes(paths['onnx-int8-blockwise-trimmed']) / 1e6:.1f} MB.",
         "- Cold start, `kanjo predict DIR \"" + COLD_TEXT + "\"` in a fresh process, wall "
         f"seconds (median, min–max): trimmed int8 {statistics.median(cold):.2f} "
         f"({min(cold):.2f}–{max(cold):.2f}, {len(cold)} runs); int8 "

@@ -35,7 +35,7 @@ def exports(trained: Path) -> dict[str, Path]:
     """fp32 and int8 exports of the trained tiny model, through the command line."""
     paths = {}
     for name, extra in (("fp32", []), ("int8", ["--quantize", "int8"]),
-                        ("int8-dynamic", ["--quantize", "int8-dynamic"])):
+                        ("int8-blockwise", ["--quantize", "int8-blockwise"])):
         paths[name] = trained.parent / f"onnx-{name}"
         main(["export", str(trained), "--out", str(paths[name]), *extra])
     return paths
@@ -57,7 +57,7 @@ def test_export_writes_a_complete_onnx_directory(trained: Path, exports: dict[st
 
 
 @pytest.mark.parametrize(("name", "tolerance"), [("fp32", 1e-4), ("int8", 0.05),
-                                                 ("int8-dynamic", 0.05)])
+                                                 ("int8-blockwise", 0.05)])
 def test_onnx_predictions_match_torch(trained, exports, name, tolerance) -> None:
     torch_model = kanjo.load(trained)
     onnx_model = kanjo.load(exports[name])
@@ -77,9 +77,9 @@ def test_onnx_predictions_match_torch(trained, exports, name, tolerance) -> None
 
 
 def test_blockwise_int8_scores_do_not_depend_on_the_batch(exports) -> None:
-    """int8 quantises activations per row block, not per batch: a text scores the same alone
-    and beside a long neighbour."""
-    clf = kanjo.load(exports["int8"])
+    """int8-blockwise quantises activations per row block, not per batch: a text scores the
+    same alone and beside a long neighbour."""
+    clf = kanjo.load(exports["int8-blockwise"])
     alone = clf.predict_proba(TEXTS[:1])
     beside = clf.predict_proba(TEXTS[:1] + ["部屋は最高でした。" * 30], batch_size=2)[:1]
     np.testing.assert_allclose(beside, alone, atol=1e-6)
@@ -125,7 +125,7 @@ def test_failed_export_leaves_nothing_behind(trained, exports, tmp_path, monkeyp
                                              capsys) -> None:
     from kanjo import export
 
-    def broken(source: Path, dest: Path, blockwise: bool = True) -> None:
+    def broken(source: Path, dest: Path, blockwise: bool = False) -> None:
         raise RuntimeError("disk full")
 
     monkeypatch.setattr(export, "_quantize_int8", broken)

@@ -30,11 +30,12 @@ from kanjo.storage import atomic_directory, check_writable_target, read_meta
 MODEL_FILE = "model.onnx"
 TOKENIZER_FILE = "tokenizer.json"
 OPSET = 17
-QUANTIZE = ("int8", "int8-dynamic")
-"""int8: weight-only int8 in blocks of 32 (MatMulNBits) with an int8 word-embedding table;
-activations are quantised per row block at run time, so a text's scores never depend on the
-texts batched with it. int8-dynamic: onnxruntime's dynamic quantisation (per-channel weights,
-one activation scale per batch tensor): scores move with the batch neighbours."""
+QUANTIZE = ("int8", "int8-blockwise")
+"""int8: onnxruntime's dynamic quantisation (per-channel int8 weights, activations quantised
+with one scale per batch tensor): the fastest, but a text's scores move slightly with the texts
+batched with it. int8-blockwise: 8-bit weights in blocks of 32 (MatMulNBits) and an int8
+word-embedding table, activations quantised per row block: as accurate as fp32 and independent
+of batching, as small as int8, but on CPUs without fast kernels for it no faster than fp32."""
 
 
 def physical_cores() -> int:
@@ -127,7 +128,7 @@ def export(model: str | Path, out: str | Path, quantize: str | None = None,
            trim_vocab: bool = False, trim_texts: list[str] | None = None,
            overwrite: bool = False) -> Path:
     """Export the transformer classifier at ``model`` to an ONNX directory ``out`` (written
-    atomically). ``quantize="int8"``: dynamic int8 weights (per channel). ``trim_vocab``: keep
+    atomically). ``quantize``: one of :data:`QUANTIZE`. ``trim_vocab``: keep
     only the pieces Japanese text needs (:mod:`kanjo.vocab_trim`) plus those ``trim_texts`` use.
     """
     from transformers.utils import logging as hf_logging
@@ -201,7 +202,7 @@ def _write_onnx(backend: Any, path: Path, quantize: str | None) -> None:
                          f"difference {np.abs(got - expected).max():.2g})",
                          hint="please report this model's architecture")
     if quantize:
-        _quantize_int8(fp32, path, blockwise=quantize == "int8")
+        _quantize_int8(fp32, path, blockwise=quantize == "int8-blockwise")
         fp32.unlink()
 
 
@@ -213,12 +214,13 @@ def _run(path: Path, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
                               "attention_mask": mask.astype(np.int64)})[0]
 
 
-def _quantize_int8(source: Path, dest: Path, blockwise: bool = True) -> None:
-    """int8 weights. ``blockwise``: the embedding tables become int8 (per channel) and every
-    MatMul a MatMulNBits with 8-bit weights in blocks of 32 computing in int8 (accuracy
-    level 4); measured on the default encoder fine-tuned on JRTE pn, dev macro-F1 moves by
-    < 0.001 and 99.4 % of labels equal fp32's. Otherwise dynamic quantisation (per-channel
-    weights; per-tensor cost 0.02 macro-F1), whose activation scale is set per batch."""
+def _quantize_int8(source: Path, dest: Path, blockwise: bool = False) -> None:
+    """int8 weights, measured on the default encoder fine-tuned on JRTE pn
+    (benchmarks/RESULTS.md). Dynamic quantisation: per-channel weights (per-tensor cost 0.02
+    macro-F1), one activation scale per batch tensor; 98 % of labels equal fp32's. With
+    ``blockwise`` the embedding tables become int8 (per channel) and every MatMul a
+    MatMulNBits with 8-bit weights in blocks of 32 computing in int8 (accuracy level 4):
+    99.8 % of labels equal fp32's, whatever the batch."""
     import logging
 
     from onnxruntime.quantization import QuantType, quantize_dynamic
