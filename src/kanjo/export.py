@@ -240,8 +240,7 @@ def _quantize_int8(source: Path, dest: Path, blockwise: bool = False) -> None:
                          op_types_to_quantize=["Gather"])
         quantizer = MatMulNBitsQuantizer(onnx.load(embeddings), bits=8, block_size=32,
                                          is_symmetric=True, accuracy_level=4)
-        for name in ("onnxruntime.quantization.matmul_nbits_quantizer",):
-            logging.getLogger(name).setLevel(logging.ERROR)
+        logging.getLogger(MatMulNBitsQuantizer.__module__).setLevel(logging.ERROR)  # per node
         quantizer.process()
         quantizer.model.save_model_to_file(str(dest), use_external_data_format=False)
         embeddings.unlink()

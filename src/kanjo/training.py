@@ -371,7 +371,7 @@ def parameter_groups(model: Any, lr: float, weight_decay: float,
     for name, parameter in model.named_parameters():
         if not parameter.requires_grad:
             continue
-        layer = re.search(r"\.layer\.(\d+)\.", name)
+        layer = re.search(r"\.layers?\.(\d+)\.", name)
         if layer:
             depth = n_layers - int(layer.group(1))
         elif ".embeddings." in f".{name}":
