@@ -36,7 +36,16 @@ RECIPES: dict[str, dict] = {
     "label-smoothing-0.1": {"label_smoothing": 0.1},
     "class-weight-balanced": {"class_weight": "balanced"},
     "epochs-6": {"epochs": 6},
+    "lr-5e-5-epochs-6": {"lr": 5e-5, "epochs": 6},
 }
+
+
+def report(text: str, record: bool) -> None:
+    """Print a result table; with ``record``, append it to RESULTS.md."""
+    print(text)
+    if record:
+        with open(ROOT / "benchmarks" / "RESULTS.md", "a", encoding="utf-8") as handle:
+            handle.write("\n" + text)
 
 
 def majority(table_train, table_dev) -> dict:
@@ -80,11 +89,7 @@ def main() -> None:
         if len(scores) > 1:
             lines.append(f"| {name} (mean ± sd) | {len(scores)} seeds | "
                          f"{statistics.mean(scores):.4f} ± {statistics.stdev(scores):.4f} | | | |")
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if args.record:
-        with open(ROOT / "benchmarks" / "RESULTS.md", "a", encoding="utf-8") as handle:
-            handle.write("\n" + text)
+    report("\n".join(lines) + "\n", args.record)
 
 
 if __name__ == "__main__":

@@ -27,6 +27,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import numpy as np  # noqa: E402
+from accuracy import RECIPES as ACCURACY_RECIPES  # noqa: E402  (benchmarks/ is on sys.path)
+from accuracy import report  # noqa: E402
 
 import kanjo  # noqa: E402
 from kanjo.evaluation import classification_metrics  # noqa: E402
@@ -34,17 +36,7 @@ from kanjo.evaluation import classification_metrics  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 PN = ROOT.parent / "shared" / "data" / "jrte-pn" / "pn.train-dev.tsv"
 RUNS = ROOT / "benchmarks" / ".runs" / "recipe_search"
-RECIPES: dict[str, dict] = {
-    "tfidf": {"model": "tfidf"},
-    "default": {},
-    "soft-labels": {"soft_labels": True},
-    "unfrozen-embeddings": {"freeze_embeddings": False},
-    "layer-decay-0.85-lr2e-4": {"layer_decay": 0.85, "lr": 2e-4},
-    "label-smoothing-0.1": {"label_smoothing": 0.1},
-    "class-weight-balanced": {"class_weight": "balanced"},
-    "epochs-6": {"epochs": 6},
-    "lr-5e-5-epochs-6": {"lr": 5e-5, "epochs": 6},
-}
+RECIPES = {name: options for name, options in ACCURACY_RECIPES.items() if name != "notebook"}
 ENSEMBLE_WEIGHTS = (0.2, 0.3, 0.4)
 
 
@@ -146,11 +138,7 @@ def main() -> None:
         cells = [cell(row[c]) if c in row else "" for c in columns]
         secs = f"{statistics.mean(seconds[recipe]):.0f}" if recipe in seconds else "2"
         lines.append(f"| {recipe} | " + " | ".join(cells) + f" | {secs} |")
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if args.record:
-        with open(ROOT / "benchmarks" / "RESULTS.md", "a", encoding="utf-8") as handle:
-            handle.write("\n" + text)
+    report("\n".join(lines) + "\n", args.record)
 
 
 if __name__ == "__main__":
