@@ -19,6 +19,8 @@ from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from results import append  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
+
 import kanjo  # noqa: E402
 from kanjo.data import LabelSet, read_table  # noqa: E402
 from kanjo.evaluation import classification_metrics  # noqa: E402
@@ -38,14 +40,6 @@ RECIPES: dict[str, dict] = {
     "epochs-6": {"epochs": 6},
     "lr-5e-5-epochs-6": {"lr": 5e-5, "epochs": 6},
 }
-
-
-def report(text: str, record: bool) -> None:
-    """Print a result table; with ``record``, append it to RESULTS.md."""
-    print(text)
-    if record:
-        with open(ROOT / "benchmarks" / "RESULTS.md", "a", encoding="utf-8") as handle:
-            handle.write("\n" + text)
 
 
 def majority(table_train, table_dev) -> dict:
@@ -89,7 +83,10 @@ def main() -> None:
         if len(scores) > 1:
             lines.append(f"| {name} (mean ± sd) | {len(scores)} seeds | "
                          f"{statistics.mean(scores):.4f} ± {statistics.stdev(scores):.4f} | | | |")
-    report("\n".join(lines) + "\n", args.record)
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if args.record:
+        append(text)
 
 
 if __name__ == "__main__":

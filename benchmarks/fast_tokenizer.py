@@ -25,8 +25,9 @@ from typing import Any
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+from results import RESULTS, replace_section  # noqa: E402  (benchmarks/ is on sys.path)
+
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "jrte-unlabeled" / "sentences.txt"
-RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 SECTION = "## Fast Japanese tokenizer"
 SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 # (dictionary, requested vocabulary size, alphabet limit): cl-tohoku v2/v3 use unidic(-lite) and
@@ -149,18 +150,6 @@ def report(rows: list[dict[str, Any]], repeats: int) -> str:
     return "\n".join(lines)
 
 
-def record(section: str, path: Path = RESULTS) -> None:
-    """Replace this benchmark's section of RESULTS.md (or add it), leaving the others alone."""
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmark results\n\n"
-    start = text.find(SECTION + "\n")
-    if start < 0:
-        text = text.rstrip("\n") + "\n\n" + section
-    else:
-        end = text.find("\n## ", start + len(SECTION))
-        text = text[:start] + section + ("" if end < 0 else text[end + 1:])
-    path.write_text(text.rstrip("\n") + "\n", encoding="utf-8")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DATA)
@@ -184,7 +173,7 @@ def main() -> None:
     section = report(rows, args.repeats)
     print(section)
     if args.record:
-        record(section)
+        replace_section(section)
     if any(r["mismatch_512"] or r["mismatch_64"] or r["auto_mismatch_512"]
            or r["auto_mismatch_64"] for r in rows):
         sys.exit("mismatching ids")

@@ -28,7 +28,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import numpy as np  # noqa: E402
 from accuracy import RECIPES as ACCURACY_RECIPES  # noqa: E402  (benchmarks/ is on sys.path)
-from accuracy import report  # noqa: E402
+from results import append  # noqa: E402
 
 import kanjo  # noqa: E402
 from kanjo.evaluation import classification_metrics  # noqa: E402
@@ -138,7 +138,10 @@ def main() -> None:
         cells = [cell(row[c]) if c in row else "" for c in columns]
         secs = f"{statistics.mean(seconds[recipe]):.0f}" if recipe in seconds else "2"
         lines.append(f"| {recipe} | " + " | ".join(cells) + f" | {secs} |")
-    report("\n".join(lines) + "\n", args.record)
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if args.record:
+        append(text)
 
 
 if __name__ == "__main__":

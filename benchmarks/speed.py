@@ -34,6 +34,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
 import numpy as np  # noqa: E402
+from results import RESULTS, replace_section  # noqa: E402  (benchmarks/ is on sys.path)
 
 import kanjo  # noqa: E402
 from kanjo.data import read_table  # noqa: E402
@@ -44,7 +45,6 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
 PN = SHARED / "jrte-pn" / "pn.train-dev.tsv"
 UNLABELED = SHARED / "jrte-unlabeled" / "sentences.txt"
-RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 SECTION = "## Speed"
 EXPORTS = {"onnx-fp32": {}, "onnx-int8": {"quantize": "int8"},
            "onnx-int8-trimmed": {"quantize": "int8", "trim_vocab": True},
@@ -302,21 +302,7 @@ def main() -> None:
     text = "\n".join(lines) + "\n"
     print(text)
     if args.record:
-        record(text)
-
-
-def record(section: str, path: Path = RESULTS) -> None:
-    """Replace the section of RESULTS.md titled like ``section``'s first line (or add it),
-    leaving the others alone."""
-    title = section.split("\n", 1)[0]
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmark results\n"
-    start = text.find(title + "\n")
-    if start < 0:
-        text = text.rstrip("\n") + "\n\n" + section
-    else:
-        end = text.find("\n## ", start + len(title))
-        text = text[:start] + section + (text[end:] if end >= 0 else "")
-    path.write_text(text, encoding="utf-8")
+        replace_section(text)
 
 
 if __name__ == "__main__":

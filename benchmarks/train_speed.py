@@ -175,9 +175,9 @@ def main() -> None:
     text = report(results, args.notebook_epochs)
     print(text)
     if args.record:
-        from speed import record  # this directory is on sys.path when run as a script
+        from results import replace_section  # benchmarks/ is on sys.path as a script
 
-        record(text)
+        replace_section(text)
 
 
 def report(results: dict[str, dict[str, Any]], notebook_epochs: float | None) -> str:
