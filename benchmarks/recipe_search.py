@@ -109,6 +109,7 @@ def main() -> None:
         _, _, y_dev = inner_split(seed)
         tfidf = run("tfidf", seed)
         table.setdefault("tfidf", {}).setdefault("alone", []).append(score(tfidf, y_dev))
+        seconds.setdefault("tfidf", []).append(tfidf["seconds"])
         for recipe in recipes:
             result = run(recipe, seed, args.stored_only)
             if result is None:
@@ -136,7 +137,7 @@ def main() -> None:
 
     for recipe, row in table.items():
         cells = [cell(row[c]) if c in row else "" for c in columns]
-        secs = f"{statistics.mean(seconds[recipe]):.0f}" if recipe in seconds else "2"
+        secs = f"{statistics.mean(seconds[recipe]):.0f}"
         lines.append(f"| {recipe} | " + " | ".join(cells) + f" | {secs} |")
     text = "\n".join(lines) + "\n"
     print(text)
