@@ -52,6 +52,29 @@ def test_cv_tfidf_folds_and_summary(toy_csv: Path) -> None:
     assert report["summary"]["macro_f1"]["sd"] == pytest.approx(np.std(macro, ddof=1))
 
 
+def test_cv_out_of_fold_predictions(toy_csv: Path, tmp_path: Path, capsys) -> None:
+    """Every row is scored once, by the fold model that did not train on it, and the per-fold
+    metrics are those of these very probabilities."""
+    report = cross_validate(toy_csv, TrainConfig(model="tfidf"), folds=3)
+    proba, fold, y = (np.asarray(report[k]) for k in ("oof_proba", "fold", "y"))
+    assert sorted(report["rows"]) == list(range(180)) and proba.shape == (180, 3)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-6)
+    assert np.bincount(fold).tolist() == [0, 60, 60, 60]
+    for k, metrics in enumerate(report["folds"], start=1):
+        accuracy = (proba[fold == k].argmax(axis=1) == y[fold == k]).mean()
+        assert metrics["accuracy"] == pytest.approx(accuracy)
+    assert (proba.argmax(axis=1) == y).mean() > 0.8  # the toy set is separable
+
+    out = tmp_path / "oof.csv"
+    code, stdout, err = run(["cv", str(toy_csv), "--folds", "3", "--model", "tfidf",
+                             "--predictions", str(out), "--json"], capsys)
+    assert code == 0, err
+    assert "oof_proba" not in json.loads(stdout)
+    lines = out.read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "row,fold,gold,predicted,p_negative,p_neutral,p_positive"
+    assert len(lines) == 181
+
+
 def test_cv_command_on_a_tiny_transformer(tmp_path: Path, tiny_bert: Path, toy_csv: Path,
                                           capsys) -> None:
     config = tmp_path / "c.toml"

@@ -11,7 +11,7 @@ import pytest
 import kanjo
 from kanjo.config import TrainConfig
 from kanjo.errors import ConfigError
-from kanjo.training import class_weights, parameter_groups
+from kanjo.training import class_weights, parameter_groups, rdrop_divergence
 from tests.conftest import toy_rows, write_csv
 
 TINY = dict(epochs=12, lr=5e-3, batch_size=16, warmup=0, freeze_embeddings=False,
@@ -72,8 +72,50 @@ def test_layer_decay_orders_the_learning_rates(tiny_bert: Path) -> None:
     assert {g["lr"] for g in flat} == {1e-3}
 
 
+def test_rdrop_divergence_is_a_symmetric_kl() -> None:
+    import torch
+
+    a = torch.tensor([[2.0, 0.0], [0.0, 1.0]])
+    b = torch.tensor([[0.0, 2.0], [0.0, 1.0]])
+    assert rdrop_divergence(torch.cat([a, a])).item() == pytest.approx(0.0, abs=1e-7)
+    p, q = torch.softmax(a, -1), torch.softmax(b, -1)
+    kl = lambda x, z: (x * (x / z).log()).sum(-1).mean().item()  # noqa: E731
+    expected = (kl(p, q) + kl(q, p)) / 2
+    assert rdrop_divergence(torch.cat([a, b])).item() == pytest.approx(expected, rel=1e-5)
+    assert rdrop_divergence(torch.cat([b, a])).item() == pytest.approx(expected, rel=1e-5)
+
+
+def test_rdrop_trains_on_two_passes(tmp_path: Path, tiny_bert: Path) -> None:
+    """With R-Drop each training batch goes through the model twice (as one doubled batch),
+    and the model still learns the separable set."""
+    import torch
+
+    from kanjo.training import _make_loss_trainer
+
+    rows = toy_rows(20, seed=5, neutral=False)
+    data = write_csv(tmp_path / "toy.csv", rows)
+    clf = kanjo.train(data, tmp_path / "rdrop", model=str(tiny_bert), rdrop=1.0, **TINY)
+    texts = [text for text, _ in rows]
+    assert clf.predict(texts) == [label for _, label in rows]
+    assert clf.meta["config"]["rdrop"] == 1.0
+
+    trainer_class = _make_loss_trainer(None, 0.0, rdrop=1.0)
+    model = clf.backend.model.train()
+    batch = {"input_ids": torch.tensor([[2, 5, 6, 3], [2, 7, 3, 0]]),
+             "attention_mask": torch.tensor([[1, 1, 1, 1], [1, 1, 1, 0]]),
+             "labels": torch.tensor([0, 1])}
+    rows_seen: list[int] = []
+    hook = model.register_forward_hook(
+        lambda m, args, kwargs, out: rows_seen.append(kwargs["input_ids"].shape[0]),
+        with_kwargs=True)
+    loss = trainer_class.compute_loss(object.__new__(trainer_class), model, dict(batch))
+    hook.remove()
+    assert rows_seen == [4] and loss.item() > 0
+
+
 @pytest.mark.parametrize("option", [{"layer_decay": 0}, {"layer_decay": 1.5},
-                                    {"label_smoothing": 1.0}, {"class_weight": "inverse"}])
+                                    {"label_smoothing": 1.0}, {"class_weight": "inverse"},
+                                    {"rdrop": -0.5}])
 def test_recipe_options_are_validated(option: dict) -> None:
     with pytest.raises(ConfigError):
         TrainConfig(**option)

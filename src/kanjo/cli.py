@@ -82,6 +82,8 @@ def train(
         help="Label smoothing of the loss [0].")] = None,
     class_weight: Annotated[str | None, typer.Option(
         help="none, or balanced: weight the loss by inverse class frequency [none].")] = None,
+    rdrop: Annotated[float | None, typer.Option(
+        help="R-Drop weight: pull two dropout passes together; 0 = off [0].")] = None,
     min_steps: Annotated[int | None, typer.Option(
         help="At least this many steps; small data gets more epochs [300].")] = None,
     eval_steps: Annotated[int | None, typer.Option(
@@ -114,7 +116,8 @@ def train(
         model=model, epochs=epochs, lr=lr, batch_size=batch_size, max_length=max_length,
         warmup=warmup, weight_decay=weight_decay, seed=seed, freeze_encoder=freeze_encoder,
         freeze_embeddings=freeze_embeddings, soft_labels=soft_labels, layer_decay=layer_decay,
-        label_smoothing=label_smoothing, class_weight=class_weight, min_steps=min_steps,
+        label_smoothing=label_smoothing, class_weight=class_weight, rdrop=rdrop,
+        min_steps=min_steps,
         eval_steps=eval_steps,
         early_stopping=early_stopping, calibrate=calibrate, device=device, labels=labels,
         format=None if format == "auto" else format, text_column=text_column,
@@ -149,6 +152,9 @@ def cv(
     format: Format = "auto",
     text_column: TextColumn = None,
     label_column: LabelColumn = None,
+    predictions: Annotated[Path | None, typer.Option(
+        help="Write the out-of-fold predictions (CSV: row, fold, gold, predicted, one "
+             "probability per label) to this file.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Stratified k-fold cross-validation: a table per fold and mean ± sd of every metric."""
@@ -162,6 +168,12 @@ def cv(
     cfg = (TrainConfig.from_file(config, **flags) if config is not None else
            TrainConfig.from_dict({k: v for k, v in flags.items() if v is not None}, "flags"))
     report = cross_validate(data, cfg, folds)
+    if predictions is not None:
+        from kanjo.cross_validation import write_predictions
+
+        write_predictions(report, predictions)
+    for key in ("rows", "fold", "y", "oof_proba"):
+        report.pop(key)
     if as_json:
         print(json.dumps(report, ensure_ascii=False, indent=2))
     else:

@@ -46,6 +46,9 @@ class TrainConfig:
     embeddings at lr × decay^(L+1); 1.0 gives every layer the same rate."""
     label_smoothing: float = 0.0
     """Cross-entropy label smoothing (0 = off)."""
+    rdrop: float = 0.0
+    """R-Drop: weight of the symmetric KL divergence between two dropout passes of each batch
+    (0 = off; on, every step computes the batch twice)."""
     class_weight: str = "none"
     """'balanced' weights each class's loss by total / (k × count) (favours macro-F1); 'none'."""
     min_steps: int = 300
@@ -86,6 +89,8 @@ class TrainConfig:
             raise ConfigError(f"layer_decay must be in (0, 1], got {self.layer_decay}")
         if not 0 <= self.label_smoothing < 1:
             raise ConfigError(f"label_smoothing must be in [0, 1), got {self.label_smoothing}")
+        if self.rdrop < 0:
+            raise ConfigError(f"rdrop must be ≥ 0, got {self.rdrop}")
         if self.class_weight not in ("none", "balanced"):
             raise ConfigError(f"class_weight must be 'none' or 'balanced', "
                               f"got {self.class_weight!r}")

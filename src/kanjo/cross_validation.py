@@ -2,11 +2,14 @@
 
 Each fold trains on k−1 parts exactly as ``kanjo train`` does — holding out its own inner dev
 split for checkpoint selection, early stopping and calibration — and is scored on the part it
-never saw. Rows marked ``test`` in a split column are left out entirely.
+never saw. Rows marked ``test`` in a split column are left out entirely. The out-of-fold
+probabilities (every row scored by the fold model that never saw it) come back too, for
+ensembling and error analysis without retraining.
 """
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import statistics
 import tempfile
@@ -19,13 +22,16 @@ import numpy as np
 from kanjo.config import TrainConfig
 from kanjo.data import LabelSet, read_table, train_dev_split
 from kanjo.errors import ConfigError, DataError
+from kanjo.evaluation import classification_metrics
 from kanjo.training import TrainingData, fit
 
 SUMMARY_KEYS = ("macro_f1", "accuracy", "weighted_f1", "macro_precision", "macro_recall", "ece")
 
 
 def cross_validate(data: str | Path, config: TrainConfig, folds: int = 5) -> dict[str, Any]:
-    """Per-fold metrics and their mean ± sd."""
+    """Per-fold metrics, their mean ± sd, and the out-of-fold probabilities: ``oof_proba[i]``
+    is row ``rows[i]`` of the file (its position among the data rows) as scored by the one fold
+    model that did not train on it."""
     from sklearn.model_selection import StratifiedKFold
 
     if folds < 2:
@@ -47,6 +53,8 @@ def cross_validate(data: str | Path, config: TrainConfig, folds: int = 5) -> dic
     pool = dataclasses.replace(table.subset(rows), splits=None)
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=config.seed)
     results = []
+    oof = np.zeros((len(rows), len(labels)))
+    fold_of = np.zeros(len(rows), dtype=int)
     for k, (train_part, test_part) in enumerate(splitter.split(rows, ids[rows]), start=1):
         part = pool.subset(train_part)
         y_part = ids[rows][train_part]
@@ -61,12 +69,18 @@ def cross_validate(data: str | Path, config: TrainConfig, folds: int = 5) -> dic
         started = time.time()
         with tempfile.TemporaryDirectory(prefix="kanjo-cv-") as tmp:
             classifier = fit(prepared, config, Path(tmp) / "model")
-            metrics = classifier.evaluate(pool.subset(test_part))
+            held_out = pool.subset(test_part)
+            oof[test_part] = classifier.predict_proba(held_out.texts)
+            fold_of[test_part] = k
+            metrics = classification_metrics(ids[rows][test_part], oof[test_part].argmax(axis=1),
+                                             labels.names, oof[test_part])
         metrics["fold"] = k
         metrics["train_seconds"] = round(time.time() - started, 1)
         results.append(metrics)
     return {"folds": results, "summary": summarise(results), "n": int(len(rows)),
-            "labels": list(labels.names), "config": config.to_dict()}
+            "labels": list(labels.names), "config": config.to_dict(),
+            "rows": rows.tolist(), "fold": fold_of.tolist(), "y": ids[rows].tolist(),
+            "oof_proba": oof.tolist()}
 
 
 def summarise(results: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
@@ -78,3 +92,16 @@ def summarise(results: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
             out[key] = {"mean": statistics.mean(values),
                         "sd": statistics.stdev(values) if len(values) > 1 else 0.0}
     return out
+
+
+def write_predictions(report: dict[str, Any], path: str | Path) -> None:
+    """The out-of-fold predictions as CSV: data row (0-based), its fold, gold and predicted
+    label, and one probability column per label."""
+    names = report["labels"]
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["row", "fold", "gold", "predicted", *(f"p_{name}" for name in names)])
+        for row, fold, y, proba in zip(report["rows"], report["fold"], report["y"],
+                                       report["oof_proba"], strict=True):
+            writer.writerow([row, fold, names[y], names[int(np.argmax(proba))],
+                             *(f"{p:.6f}" for p in proba)])

@@ -292,7 +292,7 @@ def _finetune(prepared: TrainingData, config: TrainConfig, out: Path, resume: bo
     meta["class_weights"] = weights
     optimizer = torch.optim.AdamW(parameter_groups(model, config.lr, config.weight_decay,
                                                    config.layer_decay))
-    trainer = _make_loss_trainer(weights, config.label_smoothing)(
+    trainer = _make_loss_trainer(weights, config.label_smoothing, config.rdrop)(
         model=model,
         optimizers=(optimizer, None),
         args=args,
@@ -385,29 +385,49 @@ def parameter_groups(model: Any, lr: float, weight_decay: float,
             for (group_lr, decay), params in groups.items()]
 
 
-def _make_loss_trainer(weights: list[float] | None, label_smoothing: float) -> type:
+def rdrop_divergence(logits: Any) -> Any:
+    """R-Drop's regulariser: the symmetric KL divergence between the two halves of ``logits``
+    (two dropout passes over the same batch), averaged over the rows."""
+    import torch.nn.functional as F
+
+    first, second = F.log_softmax(logits, dim=-1).chunk(2)
+    forward = F.kl_div(second, first, log_target=True, reduction="batchmean")
+    backward = F.kl_div(first, second, log_target=True, reduction="batchmean")
+    return (forward + backward) / 2
+
+
+def _make_loss_trainer(weights: list[float] | None, label_smoothing: float,
+                       rdrop: float = 0.0) -> type:
     import torch
     import torch.nn.functional as F
     from transformers import Trainer
 
     class LossTrainer(Trainer):
         """Cross-entropy against hard labels or per-row label distributions, optionally
-        class-weighted and label-smoothed (training only; evaluation loss stays plain)."""
+        class-weighted and label-smoothed, and with R-Drop (each batch passed twice, the two
+        predictions pulled together); training only, the evaluation loss stays plain."""
 
         loss_is_scaled_for_ga = False
 
         def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
             labels = inputs.pop("labels")
             soft = inputs.pop("soft_labels", None)
+            if not model.training:
+                outputs = model(**inputs)
+                loss = F.cross_entropy(outputs.logits.float(), labels)
+                return (loss, outputs) if return_outputs else loss
+            target = soft.float() if soft is not None else labels
+            twice = rdrop > 0
+            if twice:
+                inputs = {k: torch.cat([v, v]) for k, v in inputs.items()}
+                target = torch.cat([target, target])
             outputs = model(**inputs)
             logits = outputs.logits.float()
-            if not model.training:
-                loss = F.cross_entropy(logits, labels)
-            else:
-                target = soft.float() if soft is not None else labels
-                weight = torch.tensor(weights, device=logits.device) if weights else None
-                loss = F.cross_entropy(logits, target, weight=weight,
-                                       label_smoothing=label_smoothing)
+            weight = torch.tensor(weights, device=logits.device) if weights else None
+            loss = F.cross_entropy(logits, target, weight=weight,
+                                   label_smoothing=label_smoothing)
+            if twice:
+                loss = loss + rdrop * rdrop_divergence(logits)
             return (loss, outputs) if return_outputs else loss
 
     return LossTrainer
