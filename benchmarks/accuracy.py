@@ -54,6 +54,7 @@ RECIPES: dict[str, dict] = {
     "epochs-6": {"epochs": 6},
     "lr-5e-5-epochs-6": {"lr": 5e-5, "epochs": 6},
     "rdrop-1": {"rdrop": 1.0},
+    "average-3": {"average_checkpoints": 3},
 }
 
 

@@ -115,7 +115,39 @@ def test_rdrop_trains_on_two_passes(tmp_path: Path, tiny_bert: Path) -> None:
 
 @pytest.mark.parametrize("option", [{"layer_decay": 0}, {"layer_decay": 1.5},
                                     {"label_smoothing": 1.0}, {"class_weight": "inverse"},
-                                    {"rdrop": -0.5}])
+                                    {"rdrop": -0.5}, {"average_checkpoints": -1}])
 def test_recipe_options_are_validated(option: dict) -> None:
     with pytest.raises(ConfigError):
         TrainConfig(**option)
+
+
+def test_weight_averager_averages_the_last_snapshots(tiny_bert: Path) -> None:
+    import torch
+    from transformers import AutoModelForSequenceClassification
+
+    from kanjo.averaging import WeightAverager
+
+    model = AutoModelForSequenceClassification.from_pretrained(tiny_bert, num_labels=2)
+    averager = WeightAverager(keep=2)
+    weight = model.classifier.weight
+    for fill in (1.0, 2.0, 4.0):  # three evaluations; only the last two are kept
+        with torch.no_grad():
+            weight.fill_(fill)
+        averager.on_evaluate(None, None, None, model=model)
+    average = averager.average()
+    assert torch.all(average["classifier.weight"] == 3.0)
+    assert set(average) == {n for n, p in model.named_parameters() if p.requires_grad}
+
+
+def test_average_checkpoints_is_scored_and_recorded(tmp_path: Path, tiny_bert: Path,
+                                                    toy_csv: Path) -> None:
+    options = {**TINY, "eval_steps": 10, "labels": None}
+    clf = kanjo.train(toy_csv, tmp_path / "avg", model=str(tiny_bert), average_checkpoints=3,
+                      **options)
+    record = clf.meta["checkpoint_average"]
+    assert record["checkpoints"] == 3
+    assert record["used"] == (record["dev_macro_f1"] >= record["best_single_dev_macro_f1"])
+    if record["used"]:
+        assert clf.meta["dev_metrics"]["macro_f1"] == pytest.approx(record["dev_macro_f1"])
+    texts, labels = zip(*toy_rows(10, seed=9), strict=True)
+    assert np.mean(np.array(clf.predict(list(texts))) == np.array(labels)) > 0.9

@@ -84,6 +84,9 @@ def train(
         help="none, or balanced: weight the loss by inverse class frequency [none].")] = None,
     rdrop: Annotated[float | None, typer.Option(
         help="R-Drop weight: pull two dropout passes together; 0 = off [0].")] = None,
+    average_checkpoints: Annotated[int | None, typer.Option(
+        help="Average the weights of the last N evaluations; kept if not worse on dev [0].")
+    ] = None,
     min_steps: Annotated[int | None, typer.Option(
         help="At least this many steps; small data gets more epochs [300].")] = None,
     eval_steps: Annotated[int | None, typer.Option(
@@ -117,6 +120,7 @@ def train(
         warmup=warmup, weight_decay=weight_decay, seed=seed, freeze_encoder=freeze_encoder,
         freeze_embeddings=freeze_embeddings, soft_labels=soft_labels, layer_decay=layer_decay,
         label_smoothing=label_smoothing, class_weight=class_weight, rdrop=rdrop,
+        average_checkpoints=average_checkpoints,
         min_steps=min_steps,
         eval_steps=eval_steps,
         early_stopping=early_stopping, calibrate=calibrate, device=device, labels=labels,

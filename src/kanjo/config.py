@@ -49,6 +49,9 @@ class TrainConfig:
     rdrop: float = 0.0
     """R-Drop: weight of the symmetric KL divergence between two dropout passes of each batch
     (0 = off; on, every step computes the batch twice)."""
+    average_checkpoints: int = 0
+    """Average the weights of the last N evaluations (SWA-style) and keep the average when it
+    scores at least as well on dev as the best single checkpoint; 0 or 1 = off."""
     class_weight: str = "none"
     """'balanced' weights each class's loss by total / (k × count) (favours macro-F1); 'none'."""
     min_steps: int = 300
@@ -89,6 +92,8 @@ class TrainConfig:
             raise ConfigError(f"layer_decay must be in (0, 1], got {self.layer_decay}")
         if not 0 <= self.label_smoothing < 1:
             raise ConfigError(f"label_smoothing must be in [0, 1), got {self.label_smoothing}")
+        if self.average_checkpoints < 0:
+            raise ConfigError(f"average_checkpoints must be ≥ 0, got {self.average_checkpoints}")
         if self.rdrop < 0:
             raise ConfigError(f"rdrop must be ≥ 0, got {self.rdrop}")
         if self.class_weight not in ("none", "balanced"):

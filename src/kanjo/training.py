@@ -287,6 +287,12 @@ def _finetune(prepared: TrainingData, config: TrainConfig, out: Path, resume: bo
     callbacks: list[Any] = [TensorBoardCallback(SummaryWriter(str(work / "logs")))]
     if has_dev and config.early_stopping:
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=config.early_stopping))
+    averager = None
+    if config.average_checkpoints > 1:
+        from kanjo.averaging import WeightAverager
+
+        averager = WeightAverager(config.average_checkpoints)
+        callbacks.append(averager)
     names = prepared.labels.names
     weights = class_weights(prepared.y_train, len(names), config.class_weight)
     meta["class_weights"] = weights
@@ -313,6 +319,10 @@ def _finetune(prepared: TrainingData, config: TrainConfig, out: Path, resume: bo
     checkpoint = _last_complete_checkpoint(work / "checkpoints") if resume else None
     started = time.time()
     trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+    if averager is not None:
+        from kanjo.averaging import keep_better_average
+
+        meta["checkpoint_average"] = keep_better_average(trainer, averager)
     seconds = time.time() - started
     meta["train_steps"] = trainer.state.global_step
     meta["best_checkpoint"] = trainer.state.best_model_checkpoint and Path(
