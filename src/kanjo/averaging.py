@@ -57,7 +57,8 @@ def keep_better_average(trainer: Any, averager: WeightAverager) -> dict[str, Any
     if trainer.eval_dataset is None:
         return {"checkpoints": len(averager.snapshots), "used": True}
     best = trainer.state.best_metric
-    averaged = trainer.evaluate()["eval_macro_f1"]
+    # predict, not evaluate: scores dev without firing the evaluation callbacks again
+    averaged = trainer.predict(trainer.eval_dataset).metrics["test_macro_f1"]
     used = averaged >= best
     if not used:
         load_weights(model, single)
