@@ -74,6 +74,11 @@ def test_cv_out_of_fold_predictions(toy_csv: Path, tmp_path: Path, capsys) -> No
     assert lines[0] == "row,fold,gold,predicted,p_negative,p_neutral,p_positive"
     assert len(lines) == 181
 
+    missing = tmp_path / "no-such-folder" / "oof.csv"
+    code, _, err = run(["cv", str(toy_csv), "--folds", "3", "--model", "tfidf",
+                        "--predictions", str(missing)], capsys)
+    assert code == 2 and "folder does not exist" in err and str(missing) in err
+
 
 def test_cv_command_on_a_tiny_transformer(tmp_path: Path, tiny_bert: Path, toy_csv: Path,
                                           capsys) -> None:

@@ -18,6 +18,7 @@ import typer
 from rich.console import Console
 
 from kanjo.errors import KanjoError
+from kanjo.storage import check_output_file, write_text_atomic
 
 app = typer.Typer(
     name="kanjo",
@@ -171,6 +172,8 @@ def cv(
                  text_column=text_column, label_column=label_column)
     cfg = (TrainConfig.from_file(config, **flags) if config is not None else
            TrainConfig.from_dict({k: v for k, v in flags.items() if v is not None}, "flags"))
+    if predictions is not None:
+        check_output_file(predictions)
     report = cross_validate(data, cfg, folds)
     if predictions is not None:
         from kanjo.cross_validation import write_predictions
@@ -235,6 +238,8 @@ def predict(
         items += _read_input(input, format, text_column)
     if not items:
         raise KanjoError("no texts given", hint="pass texts as arguments or --input FILE")
+    if output is not None:
+        check_output_file(output)
     classifier = Classifier.load(model)
     proba = classifier.predict_proba(items, batch_size=batch_size)
     if classifier.last_truncated:
@@ -275,9 +280,7 @@ def _write_predictions(rows: list[dict[str, Any]], names: tuple[str, ...],
     if output is None:
         sys.stdout.write(buffer.getvalue())
         return
-    partial = output.with_name(f".{output.name}.partial")
-    partial.write_text(buffer.getvalue(), encoding="utf-8", newline="")
-    os.replace(partial, output)
+    write_text_atomic(output, buffer.getvalue())
 
 
 TrimTexts = Annotated[Path | None, typer.Option(

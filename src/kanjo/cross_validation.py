@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import io
 import statistics
 import tempfile
 import time
@@ -23,6 +24,7 @@ from kanjo.config import TrainConfig
 from kanjo.data import LabelSet, read_table, train_dev_split
 from kanjo.errors import ConfigError, DataError
 from kanjo.evaluation import classification_metrics
+from kanjo.storage import write_text_atomic
 from kanjo.training import TrainingData, fit
 
 SUMMARY_KEYS = ("macro_f1", "accuracy", "weighted_f1", "macro_precision", "macro_recall", "ece")
@@ -98,10 +100,11 @@ def write_predictions(report: dict[str, Any], path: str | Path) -> None:
     """The out-of-fold predictions as CSV: data row (0-based), its fold, gold and predicted
     label, and one probability column per label."""
     names = report["labels"]
-    with open(path, "w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["row", "fold", "gold", "predicted", *(f"p_{name}" for name in names)])
-        for row, fold, y, proba in zip(report["rows"], report["fold"], report["y"],
-                                       report["oof_proba"], strict=True):
-            writer.writerow([row, fold, names[y], names[int(np.argmax(proba))],
-                             *(f"{p:.6f}" for p in proba)])
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["row", "fold", "gold", "predicted", *(f"p_{name}" for name in names)])
+    for row, fold, y, proba in zip(report["rows"], report["fold"], report["y"],
+                                   report["oof_proba"], strict=True):
+        writer.writerow([row, fold, names[y], names[int(np.argmax(proba))],
+                         *(f"{p:.6f}" for p in proba)])
+    write_text_atomic(Path(path), buffer.getvalue())

@@ -67,6 +67,24 @@ def check_writable_target(out: Path, overwrite: bool) -> None:
         raise KanjoError("exists and is not a directory", file=out)
 
 
+def check_output_file(path: Path) -> None:
+    """Fail before long work, not after it, when an output file cannot be written."""
+    path = Path(path)
+    if path.is_dir():
+        raise KanjoError("is a directory, not a file", file=path)
+    if not path.parent.is_dir():
+        raise KanjoError("cannot be written: its folder does not exist", file=path,
+                         hint="create the folder first, or choose another path")
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write a text file in one step: a reader sees the old file or the whole new one."""
+    path = Path(path)
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_text(text, encoding="utf-8", newline="")
+    os.replace(partial, path)
+
+
 def publish(staged: Path, out: Path, overwrite: bool = False) -> Path:
     """Move a fully written directory ``staged`` to ``out`` atomically (same filesystem)."""
     out = Path(out)
