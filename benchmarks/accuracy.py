@@ -3,7 +3,8 @@
     python benchmarks/accuracy.py [--recipes default,tfidf,notebook] [--seeds 42]
     python benchmarks/accuracy.py --cv 5 [--recipes default,soft-labels,...]
 
-The first form trains on `train` and reports `dev`. The second runs stratified k-fold
+The first form trains on `train` and reports `dev`, storing each recipe and seed's result under
+benchmarks/.runs/dev and tabulating every stored one. The second runs stratified k-fold
 cross-validation over all 5,000 `train`+`dev` rows (`kanjo cv`: each fold selects its checkpoint
 and temperature on its own inner dev split), stores each recipe's report with its out-of-fold
 probabilities under benchmarks/.runs/cv (an interrupted run resumes; recipes can run in parallel
@@ -40,6 +41,7 @@ from kanjo.evaluation import classification_metrics  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 PN = ROOT.parent / "shared" / "data" / "jrte-pn" / "pn.train-dev.tsv"
 CV_RUNS = ROOT / "benchmarks" / ".runs" / "cv"
+DEV_RUNS = ROOT / "benchmarks" / ".runs" / "dev"
 TFIDF_WEIGHT = 0.2  # the ensemble weight chosen on inner splits of train (recipe_search.py)
 RECIPES: dict[str, dict] = {
     "tfidf": {"model": "tfidf"},
@@ -138,6 +140,55 @@ def cv_table(recipes: list[str], folds: int, stored_only: bool) -> str:
     return "\n".join(lines) + "\n"
 
 
+def dev_run(recipe: str, seed: int, keep: Path | None, stored_only: bool) -> dict | None:
+    """The stored train → dev result of a recipe and seed, or train it and store it."""
+    path = DEV_RUNS / f"{recipe}.seed{seed}.json"
+    if path.exists():
+        return json.loads(path.read_text())
+    if stored_only:
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        out = (keep / f"{recipe}.seed{seed}") if keep else Path(tmp) / "m"
+        clf = kanjo.train(PN, out, seed=seed, overwrite=True, **RECIPES[recipe])
+    result = {"recipe": recipe, "seed": seed, "metrics": clf.meta["dev_metrics"],
+              "seconds": clf.meta["timings"]["train_seconds"]}
+    DEV_RUNS.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result))
+    return result
+
+
+def dev_table(recipes: list[str], seeds: list[int], keep: Path | None,
+              stored_only: bool) -> str:
+    """Run (or read) each recipe and seed train → dev, and tabulate every stored run."""
+    for recipe in recipes:
+        for seed in seeds:
+            result = dev_run(recipe, seed, keep, stored_only)
+            if result is not None:
+                print(recipe, seed, result["metrics"]["macro_f1"], flush=True)
+    table = read_table(PN)
+    lines = [f"### train → dev, {time.strftime('%Y-%m-%d')}, kanjo {kanjo.__version__}, "
+             f"{platform.machine()} {os.cpu_count()} cores", "",
+             "| recipe | seed | dev macro-F1 | dev accuracy | weighted-F1 | ECE | train s |",
+             "|---|---|---|---|---|---|---|"]
+    m = majority(table.where_split("train"), table.where_split("dev"))
+    lines.append(f"| majority class | – | {m['macro_f1']:.4f} | {m['accuracy']:.4f} | "
+                 f"{m['weighted_f1']:.4f} | | – |")
+    for recipe in RECIPES:
+        runs = sorted((json.loads(p.read_text()) for p in DEV_RUNS.glob(f"{recipe}.seed*.json")),
+                      key=lambda r: r["seed"])
+        for r in runs:
+            m = r["metrics"]
+            ece = f"{m['ece']:.4f}" if "ece" in m else ""
+            lines.append(f"| {recipe} | {r['seed']} | {m['macro_f1']:.4f} | {m['accuracy']:.4f} "
+                         f"| {m['weighted_f1']:.4f} | {ece} | {r['seconds']:.0f} |")
+        if len(runs) > 1:
+            scores = [r["metrics"]["macro_f1"] for r in runs]
+            lines.append(f"| {recipe} (mean ± sd) | {len(runs)} seeds | "
+                         f"{statistics.mean(scores):.4f} ± {statistics.stdev(scores):.4f} "
+                         "| | | | |")
+    return "\n".join(lines) + "\n"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--recipes", default="tfidf,notebook,default")
@@ -145,7 +196,7 @@ def main() -> None:
     parser.add_argument("--cv", type=int, metavar="K",
                         help="K-fold cross-validation over train+dev instead of train → dev")
     parser.add_argument("--stored-only", action="store_true",
-                        help="with --cv: tabulate the stored reports only; train nothing")
+                        help="tabulate the stored runs only; train nothing")
     parser.add_argument("--record", action="store_true")
     parser.add_argument("--keep", type=Path,
                         help="keep each trained model in this directory (e.g. for speed.py)")
@@ -156,33 +207,8 @@ def main() -> None:
         if args.record:
             append(text)
         return
-    table = read_table(PN)
-    rows = [("majority class", "-", majority(table.where_split("train"),
-                                                table.where_split("dev")), 0.0)]
-    for name in args.recipes.split(","):
-        for seed in (int(s) for s in args.seeds.split(",")):
-            with tempfile.TemporaryDirectory() as tmp:
-                started = time.time()
-                out = (args.keep / f"{name}.seed{seed}") if args.keep else Path(tmp) / "m"
-                clf = kanjo.train(PN, out, seed=seed, overwrite=True, **RECIPES[name])
-                seconds = clf.meta["timings"]["train_seconds"] or time.time() - started
-                rows.append((name, str(seed), clf.meta["dev_metrics"], seconds))
-                print(name, seed, clf.meta["dev_metrics"]["macro_f1"], flush=True)
-    lines = [f"### train → dev, {time.strftime('%Y-%m-%d')}, kanjo {kanjo.__version__}, "
-             f"{platform.machine()} {os.cpu_count()} cores", "",
-             "| recipe | seed | dev macro-F1 | dev accuracy | weighted-F1 | train s |",
-             "|---|---|---|---|---|---|"]
-    for name, seed, m, seconds in rows:
-        lines.append(f"| {name} | {seed} | {m['macro_f1']:.4f} | {m['accuracy']:.4f} | "
-                     f"{m['weighted_f1']:.4f} | {seconds:.0f} |")
-    by_recipe: dict[str, list[float]] = {}
-    for name, _, m, _ in rows[1:]:
-        by_recipe.setdefault(name, []).append(m["macro_f1"])
-    for name, scores in by_recipe.items():
-        if len(scores) > 1:
-            lines.append(f"| {name} (mean ± sd) | {len(scores)} seeds | "
-                         f"{statistics.mean(scores):.4f} ± {statistics.stdev(scores):.4f} | | | |")
-    text = "\n".join(lines) + "\n"
+    text = dev_table(args.recipes.split(","), [int(x) for x in args.seeds.split(",")],
+                     args.keep, args.stored_only)
     print(text)
     if args.record:
         append(text)
