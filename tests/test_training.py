@@ -54,7 +54,7 @@ def test_soft_labels_follow_the_distribution(tmp_path: Path, tiny_bert: Path) ->
     soft = kanjo.train(tmp_path / "soft.csv", tmp_path / "s", model=str(tiny_bert),
                        soft_labels=True, labels=labels, dev_split=0, **TINY)
     hard = kanjo.train(tmp_path / "soft.csv", tmp_path / "h", model=str(tiny_bert),
-                       labels=labels, dev_split=0, **TINY)
+                       soft_labels=False, labels=labels, dev_split=0, **TINY)
     text = ["朝食は最高でした。"]
     p_soft, p_hard = soft.predict_proba(text)[0], hard.predict_proba(text)[0]
     assert abs(p_soft[1] - 0.5) < 0.15 and abs(p_soft[2] - 0.5) < 0.15
@@ -64,6 +64,29 @@ def test_soft_labels_follow_the_distribution(tmp_path: Path, tiny_bert: Path) ->
 def test_soft_labels_need_a_distribution_column(tmp_path: Path, toy_csv: Path) -> None:
     with pytest.raises(kanjo.errors.DataError, match="no soft-label column"):
         kanjo.train(toy_csv, tmp_path / "x", model="tfidf", soft_labels=True)
+    auto = kanjo.train(toy_csv, tmp_path / "auto", model="tfidf", soft_labels="auto")
+    assert auto.meta["data"]["train"]["soft_labels"] is False
+
+
+def test_soft_labels_auto_uses_a_distribution_column(tmp_path: Path) -> None:
+    """'auto' trains on the votes when the file has them: a text whose votes split evenly
+    gets a middling probability, where hard labels make it one-sided."""
+    rows = toy_rows(30, seed=6, neutral=False)
+    lines = ["text,label,judges"]
+    for text, label in rows:
+        even, sure = '"{""positive"": 1, ""negative"": 1}"', '"{""negative"": 2}"'
+        judges = even if label == "positive" else sure
+        lines.append(f"{text},{label},{judges}")
+    data = tmp_path / "votes.csv"
+    data.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    auto = kanjo.train(data, tmp_path / "auto", model="tfidf", soft_labels="auto", dev_split=0)
+    hard = kanjo.train(data, tmp_path / "hard", model="tfidf", soft_labels=False, dev_split=0)
+    assert auto.meta["data"]["train"]["soft_labels"] is True
+    assert hard.meta["data"]["train"]["soft_labels"] is False
+    text = [next(t for t, label in rows if label == "positive")]
+    p_auto, p_hard = auto.predict_proba(text)[0], hard.predict_proba(text)[0]
+    positive = list(auto.labels.names).index("positive")
+    assert 0.3 < p_auto[positive] < 0.7 and p_hard[positive] - p_auto[positive] > 0.1
 
 
 def test_interrupted_save_leaves_nothing(tmp_path: Path, toy_csv: Path) -> None:

@@ -39,8 +39,9 @@ class TrainConfig:
     """Train only the classification head (the notebook's recipe; weak on its own)."""
     freeze_embeddings: bool = True
     """Keep the word-embedding matrix fixed (most of the default encoder's parameters)."""
-    soft_labels: bool = False
-    """Train on per-row label distributions (JRTE judges, or a soft-label column)."""
+    soft_labels: bool | str = False
+    """Train on per-row label distributions (JRTE judges, or a soft-label column): True, False,
+    or 'auto' (when the data has such a column)."""
     layer_decay: float = 1.0
     """Layer-wise learning-rate decay: layer i of L trains at lr × decay^(L−i), the
     embeddings at lr × decay^(L+1); 1.0 gives every layer the same rate."""
@@ -92,6 +93,11 @@ class TrainConfig:
             raise ConfigError(f"layer_decay must be in (0, 1], got {self.layer_decay}")
         if not 0 <= self.label_smoothing < 1:
             raise ConfigError(f"label_smoothing must be in [0, 1), got {self.label_smoothing}")
+        if self.soft_labels not in (True, False, "auto"):
+            raise ConfigError(f"soft_labels must be true, false or 'auto', "
+                              f"got {self.soft_labels!r}")
+        if self.soft_labels != "auto":
+            self.soft_labels = bool(self.soft_labels)
         if self.average_checkpoints < 0:
             raise ConfigError(f"average_checkpoints must be ≥ 0, got {self.average_checkpoints}")
         if self.rdrop < 0:

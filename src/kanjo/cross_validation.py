@@ -25,7 +25,7 @@ from kanjo.data import LabelSet, read_table, train_dev_split
 from kanjo.errors import ConfigError, DataError
 from kanjo.evaluation import classification_metrics
 from kanjo.storage import write_text_atomic
-from kanjo.training import TrainingData, fit
+from kanjo.training import TrainingData, fit, soft_targets
 
 SUMMARY_KEYS = ("macro_f1", "accuracy", "weighted_f1", "macro_precision", "macro_recall", "ece")
 
@@ -42,9 +42,7 @@ def cross_validate(data: str | Path, config: TrainConfig, folds: int = 5) -> dic
                        label_column=config.label_column)
     labels = LabelSet(tuple(config.labels)) if config.labels else LabelSet.infer(table)
     ids = labels.encode(table)
-    soft = labels.encode_soft(table) if config.soft_labels else None
-    if config.soft_labels and soft is None:
-        raise DataError("has no soft-label column for --soft-labels", file=table.path)
+    soft = soft_targets(labels, table, config.soft_labels)
     rows = np.arange(len(table))
     if table.splits is not None:
         rows = rows[np.array(table.splits) != "test"]

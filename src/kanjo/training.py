@@ -54,7 +54,8 @@ class TrainingData:
             return {"file": str(table.path), "sha256": sha256_file(table.path),
                     "rows": len(table), "label_counts": self.labels.counts(y)}
 
-        out = {"train": part(self.train, self.y_train)}
+        out = {"train": {**part(self.train, self.y_train),
+                         "soft_labels": self.soft_train is not None}}
         if self.dev is not None and self.y_dev is not None:
             out["dev"] = part(self.dev, self.y_dev)
         return out
@@ -67,12 +68,7 @@ def prepare_data(data: str | Path, config: TrainConfig) -> TrainingData:
     table = read_table(data, **options)
     labels = LabelSet(tuple(config.labels)) if config.labels else LabelSet.infer(table)
     ids = labels.encode(table)
-    soft = None
-    if config.soft_labels:
-        soft = labels.encode_soft(table)
-        if soft is None:
-            raise DataError("has no soft-label column (judges, soft_labels or "
-                            "label_distribution) for --soft-labels", file=table.path)
+    soft = soft_targets(labels, table, config.soft_labels)
     dev_table = read_table(config.dev, **options) if config.dev else None
     train_idx, dev_idx = train_dev_split(table, ids, dev_table, config.dev_split, config.seed,
                                          tuple(config.train_splits))
@@ -82,6 +78,19 @@ def prepare_data(data: str | Path, config: TrainConfig) -> TrainingData:
     y_dev = labels.encode(dev) if dev is not None else None
     return TrainingData(labels, table.subset(train_idx), ids[train_idx], dev, y_dev,
                         soft[train_idx] if soft is not None else None)
+
+
+def soft_targets(labels: LabelSet, table: Table, mode: bool | str) -> np.ndarray | None:
+    """The rows' label distributions to train on: ``True`` requires a soft-label column
+    (judges, soft_labels or label_distribution), ``"auto"`` uses one when the data has it,
+    ``False`` trains on the hard labels."""
+    if not mode:
+        return None
+    soft = labels.encode_soft(table)
+    if soft is None and mode is True:
+        raise DataError("has no soft-label column (judges, soft_labels or "
+                        "label_distribution) for --soft-labels", file=table.path)
+    return soft
 
 
 def train(
