@@ -36,7 +36,8 @@ from kanjo.evaluation import classification_metrics  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 PN = ROOT.parent / "shared" / "data" / "jrte-pn" / "pn.train-dev.tsv"
 RUNS = ROOT / "benchmarks" / ".runs" / "recipe_search"
-RECIPES = {name: options for name, options in ACCURACY_RECIPES.items() if name != "notebook"}
+RECIPES = {name: options for name, options in ACCURACY_RECIPES.items()
+           if name not in ("notebook", "tfidf-hard-labels")}
 ENSEMBLE_WEIGHTS = (0.2, 0.3, 0.4)
 
 

@@ -76,7 +76,8 @@ def train(
         "--freeze-embeddings/--no-freeze-embeddings",
         help="Keep word embeddings fixed [yes].")] = None,
     soft_labels: Annotated[bool | None, typer.Option(
-        "--soft-labels/--no-soft-labels", help="Train on per-row label distributions.")] = None,
+        "--soft-labels/--no-soft-labels",
+        help="Train on per-row label distributions [when the data has them].")] = None,
     layer_decay: Annotated[float | None, typer.Option(
         help="Layer-wise learning-rate decay; 1 = off [1.0].")] = None,
     label_smoothing: Annotated[float | None, typer.Option(
@@ -152,7 +153,8 @@ def cv(
     lr: Annotated[float | None, typer.Option(help="Peak learning rate.")] = None,
     seed: Annotated[int | None, typer.Option(help="Seed for folds and training.")] = None,
     soft_labels: Annotated[bool | None, typer.Option(
-        "--soft-labels/--no-soft-labels", help="Train on per-row label distributions.")] = None,
+        "--soft-labels/--no-soft-labels",
+        help="Train on per-row label distributions [when the data has them].")] = None,
     labels: Annotated[str | None, typer.Option(help="Label names in id order.")] = None,
     format: Format = "auto",
     text_column: TextColumn = None,

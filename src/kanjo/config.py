@@ -39,9 +39,9 @@ class TrainConfig:
     """Train only the classification head (the notebook's recipe; weak on its own)."""
     freeze_embeddings: bool = True
     """Keep the word-embedding matrix fixed (most of the default encoder's parameters)."""
-    soft_labels: bool | str = False
+    soft_labels: bool | str = "auto"
     """Train on per-row label distributions (JRTE judges, or a soft-label column): True, False,
-    or 'auto' (when the data has such a column)."""
+    or 'auto' (when the data has such a column; selected by cross-validation on JRTE pn)."""
     layer_decay: float = 1.0
     """Layer-wise learning-rate decay: layer i of L trains at lr × decay^(L−i), the
     embeddings at lr × decay^(L+1); 1.0 gives every layer the same rate."""
