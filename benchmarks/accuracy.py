@@ -30,7 +30,7 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import numpy as np  # noqa: E402
-from results import append  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
+from results import append, stored_or_run  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 
 import kanjo  # noqa: E402
 from kanjo.config import TrainConfig  # noqa: E402
@@ -73,16 +73,9 @@ def majority(table_train, table_dev) -> dict:
 
 def cv_report(recipe: str, folds: int, stored_only: bool = False) -> dict | None:
     """The stored k-fold report of a recipe, or run it (seed 42) and store it."""
-    path = CV_RUNS / f"{recipe}.{folds}fold.json"
-    if path.exists():
-        return json.loads(path.read_text())
-    if stored_only:
-        return None
-    report = cross_validate(PN, TrainConfig(**RECIPES[recipe]), folds)
-    CV_RUNS.mkdir(parents=True, exist_ok=True)
-    path.with_suffix(".tmp").write_text(json.dumps(report))
-    path.with_suffix(".tmp").rename(path)
-    return report
+    return stored_or_run(CV_RUNS / f"{recipe}.{folds}fold.json",
+                         lambda: cross_validate(PN, TrainConfig(**RECIPES[recipe]), folds),
+                         stored_only)
 
 
 def fold_scores(report: dict, proba: np.ndarray | None = None) -> list[float]:
@@ -146,19 +139,15 @@ def cv_table(recipes: list[str], folds: int, stored_only: bool) -> str:
 
 def dev_run(recipe: str, seed: int, keep: Path | None, stored_only: bool) -> dict | None:
     """The stored train → dev result of a recipe and seed, or train it and store it."""
-    path = DEV_RUNS / f"{recipe}.seed{seed}.json"
-    if path.exists():
-        return json.loads(path.read_text())
-    if stored_only:
-        return None
-    with tempfile.TemporaryDirectory() as tmp:
-        out = (keep / f"{recipe}.seed{seed}") if keep else Path(tmp) / "m"
-        clf = kanjo.train(PN, out, seed=seed, overwrite=True, **RECIPES[recipe])
-    result = {"recipe": recipe, "seed": seed, "metrics": clf.meta["dev_metrics"],
-              "seconds": clf.meta["timings"]["train_seconds"]}
-    DEV_RUNS.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(result))
-    return result
+
+    def run() -> dict:
+        with tempfile.TemporaryDirectory() as tmp:
+            out = (keep / f"{recipe}.seed{seed}") if keep else Path(tmp) / "m"
+            clf = kanjo.train(PN, out, seed=seed, overwrite=True, **RECIPES[recipe])
+        return {"recipe": recipe, "seed": seed, "metrics": clf.meta["dev_metrics"],
+                "seconds": clf.meta["timings"]["train_seconds"]}
+
+    return stored_or_run(DEV_RUNS / f"{recipe}.seed{seed}.json", run, stored_only)
 
 
 def dev_table(recipes: list[str], seeds: list[int], keep: Path | None,

@@ -15,7 +15,6 @@ interrupted search continues where it stopped. --record appends the table to RES
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import shutil
@@ -28,7 +27,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import numpy as np  # noqa: E402
 from accuracy import RECIPES as ACCURACY_RECIPES  # noqa: E402  (benchmarks/ is on sys.path)
-from results import append  # noqa: E402
+from results import append, stored_or_run  # noqa: E402
 
 import kanjo  # noqa: E402
 from kanjo.evaluation import classification_metrics  # noqa: E402
@@ -63,28 +62,25 @@ def inner_split(seed: int) -> tuple[Path, Path, np.ndarray]:
 
 def run(recipe: str, seed: int, stored_only: bool = False) -> dict | None:
     """Train one recipe on one inner split (or read the stored result)."""
-    result_path = RUNS / f"{recipe}.seed{seed}.json"
-    if result_path.exists():
-        return json.loads(result_path.read_text())
-    if stored_only:
-        return None
-    train_file, dev_file, _ = inner_split(seed)
-    out = RUNS / "models" / f"{recipe}.seed{seed}"
-    shutil.rmtree(out.with_name(f".{out.name}.partial"), ignore_errors=True)  # killed earlier
-    started = time.time()
-    clf = kanjo.train(train_file, out, dev=str(dev_file), seed=seed, overwrite=True,
-                      **RECIPES[recipe])
-    seconds = clf.meta["timings"]["train_seconds"] or time.time() - started
-    dev_texts = [line.split("\t")[2] for line in
-                 dev_file.read_text(encoding="utf-8").splitlines()]
-    proba = clf.predict_proba(dev_texts)
-    result = {"recipe": recipe, "seed": seed, "seconds": seconds,
-              "steps": clf.meta.get("train_steps"), "labels": list(clf.labels.names),
-              "proba": np.asarray(proba).round(6).tolist()}
-    result_path.write_text(json.dumps(result))
-    if recipe != "tfidf":
-        shutil.rmtree(out, ignore_errors=True)
-    return result
+
+    def train() -> dict:
+        train_file, dev_file, _ = inner_split(seed)
+        out = RUNS / "models" / f"{recipe}.seed{seed}"
+        shutil.rmtree(out.with_name(f".{out.name}.partial"), ignore_errors=True)  # killed earlier
+        started = time.time()
+        clf = kanjo.train(train_file, out, dev=str(dev_file), seed=seed, overwrite=True,
+                          **RECIPES[recipe])
+        seconds = clf.meta["timings"]["train_seconds"] or time.time() - started
+        dev_texts = [line.split("\t")[2] for line in
+                     dev_file.read_text(encoding="utf-8").splitlines()]
+        proba = clf.predict_proba(dev_texts)
+        if recipe != "tfidf":
+            shutil.rmtree(out, ignore_errors=True)
+        return {"recipe": recipe, "seed": seed, "seconds": seconds,
+                "steps": clf.meta.get("train_steps"), "labels": list(clf.labels.names),
+                "proba": np.asarray(proba).round(6).tolist()}
+
+    return stored_or_run(RUNS / f"{recipe}.seed{seed}.json", train, stored_only)
 
 
 def score(result: dict, y_names: np.ndarray, proba: np.ndarray | None = None) -> float:

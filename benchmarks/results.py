@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 
@@ -25,3 +28,18 @@ def replace_section(section: str, path: Path = RESULTS) -> None:
         end = text.find("\n## ", start + len(title))
         text = text[:start] + section + (text[end:] if end >= 0 else "")
     path.write_text(text.rstrip("\n") + "\n", encoding="utf-8")
+
+
+def stored_or_run(path: Path, run: Callable[[], Any], stored_only: bool = False) -> Any | None:
+    """A benchmark result kept as JSON at ``path``: read it when stored; otherwise (unless
+    ``stored_only``) run it and store it in one step, so an interrupted benchmark resumes."""
+    if path.exists():
+        return json.loads(path.read_text())
+    if stored_only:
+        return None
+    result = run()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".partial")
+    partial.write_text(json.dumps(result))
+    partial.rename(path)
+    return result
