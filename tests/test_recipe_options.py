@@ -130,10 +130,10 @@ def test_weight_averager_averages_the_last_snapshots(tiny_bert: Path) -> None:
     model = AutoModelForSequenceClassification.from_pretrained(tiny_bert, num_labels=2)
     averager = WeightAverager(keep=2)
     weight = model.classifier.weight
-    for fill in (1.0, 2.0, 4.0):  # three evaluations; only the last two are kept
+    for fill in (1.0, 2.0, 4.0):  # three checkpoints; only the last two are kept
         with torch.no_grad():
             weight.fill_(fill)
-        averager.on_evaluate(None, None, None, model=model)
+        averager.on_save(None, None, None, model=model)
     average = averager.average()
     assert torch.all(average["classifier.weight"] == 3.0)
     assert set(average) == {n for n, p in model.named_parameters() if p.requires_grad}
@@ -151,3 +151,14 @@ def test_average_checkpoints_is_scored_and_recorded(tmp_path: Path, tiny_bert: P
         assert clf.meta["dev_metrics"]["macro_f1"] == pytest.approx(record["dev_macro_f1"])
     texts, labels = zip(*toy_rows(10, seed=9), strict=True)
     assert np.mean(np.array(clf.predict(list(texts))) == np.array(labels)) > 0.9
+
+
+def test_average_checkpoints_without_dev_data(tmp_path: Path, tiny_bert: Path) -> None:
+    """With no dev rows there is nothing to compare with: the average of the last checkpoints
+    is the model."""
+    rows = toy_rows(20, seed=7, neutral=False)
+    data = write_csv(tmp_path / "toy.csv", rows)
+    clf = kanjo.train(data, tmp_path / "avg", model=str(tiny_bert), average_checkpoints=2,
+                      **{**TINY, "eval_steps": 10})
+    assert clf.meta["checkpoint_average"] == {"checkpoints": 2, "used": True}
+    assert clf.predict([text for text, _ in rows]) == [label for _, label in rows]

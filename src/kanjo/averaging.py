@@ -1,9 +1,11 @@
-"""Checkpoint averaging (SWA-style): the uniform mean of the weights at the last N evaluations.
+"""Checkpoint averaging (SWA-style): the uniform mean of the weights at the last N checkpoints.
 
-Averaging points along the end of the training trajectory gives a flatter solution than any one
-of them; it costs one copy of the trainable weights per kept evaluation (CPU memory) and one
-extra dev evaluation. The average replaces the best single checkpoint only when it scores at
-least as well on dev (without dev data there is nothing to compare with, and it is used).
+The weights are copied whenever the trainer checkpoints (with dev data, right after each
+evaluation; without it, on the same schedule). Averaging points along the end of the training
+trajectory gives a flatter solution than any one of them; it costs one copy of the trainable
+weights per kept checkpoint (CPU memory) and one extra dev evaluation. The average replaces the
+best single checkpoint only when it scores at least as well on dev (without dev data there is
+nothing to compare with, and it is used).
 """
 
 from __future__ import annotations
@@ -15,13 +17,13 @@ from transformers import TrainerCallback
 
 
 class WeightAverager(TrainerCallback):
-    """Keeps a CPU copy of the trainable weights at each of the last ``keep`` evaluations."""
+    """Keeps a CPU copy of the trainable weights at each of the last ``keep`` checkpoints."""
 
     def __init__(self, keep: int) -> None:
         self.snapshots: deque[dict[str, Any]] = deque(maxlen=keep)
 
-    def on_evaluate(self, args: Any, state: Any, control: Any, model: Any = None,
-                    **kwargs: Any) -> None:
+    def on_save(self, args: Any, state: Any, control: Any, model: Any = None,
+                **kwargs: Any) -> None:
         if model is not None:
             self.snapshots.append(trainable_weights(model))
 
@@ -52,12 +54,13 @@ def keep_better_average(trainer: Any, averager: WeightAverager) -> dict[str, Any
     if len(averager.snapshots) < 2:
         return {"checkpoints": len(averager.snapshots), "used": False}
     model = trainer.model
+    if trainer.eval_dataset is None:
+        load_weights(model, averager.average())
+        return {"checkpoints": len(averager.snapshots), "used": True}
     single = trainable_weights(model)
     load_weights(model, averager.average())
-    if trainer.eval_dataset is None:
-        return {"checkpoints": len(averager.snapshots), "used": True}
     best = trainer.state.best_metric
-    # predict, not evaluate: scores dev without firing the evaluation callbacks again
+    # predict, not evaluate: scores dev without firing the evaluation callbacks
     averaged = trainer.predict(trainer.eval_dataset).metrics["test_macro_f1"]
     used = averaged >= best
     if not used:

@@ -87,7 +87,7 @@ def train(
     rdrop: Annotated[float | None, typer.Option(
         help="R-Drop weight: pull two dropout passes together; 0 = off [0].")] = None,
     average_checkpoints: Annotated[int | None, typer.Option(
-        help="Average the weights of the last N evaluations; kept if not worse on dev [0].")
+        help="Average the weights of the last N checkpoints; kept if not worse on dev [0].")
     ] = None,
     min_steps: Annotated[int | None, typer.Option(
         help="At least this many steps; small data gets more epochs [300].")] = None,

@@ -51,8 +51,9 @@ class TrainConfig:
     """R-Drop: weight of the symmetric KL divergence between two dropout passes of each batch
     (0 = off; on, every step computes the batch twice)."""
     average_checkpoints: int = 0
-    """Average the weights of the last N evaluations (SWA-style) and keep the average when it
-    scores at least as well on dev as the best single checkpoint; 0 or 1 = off."""
+    """Average the weights of the last N checkpoints (SWA-style) and keep the average when it
+    scores at least as well on dev as the best single checkpoint (without dev data, always);
+    0 or 1 = off."""
     class_weight: str = "none"
     """'balanced' weights each class's loss by total / (k × count) (favours macro-F1); 'none'."""
     min_steps: int = 300
