@@ -9,10 +9,10 @@ cross-validation over all 5,000 `train`+`dev` rows (`kanjo cv`: each fold select
 and temperature on its own inner dev split), stores each recipe's report with its out-of-fold
 probabilities under benchmarks/.runs/cv (an interrupted run resumes; recipes can run in parallel
 processes), and tabulates every stored recipe: mean ± sd over folds, the paired per-fold
-difference from the default recipe, and an ensemble with the TF-IDF model's out-of-fold
-probabilities. Prints a Markdown table and, with --record, appends it to
-benchmarks/RESULTS.md. Reads the data from ../shared/data (CC BY-NC-SA 4.0: never copied into
-the project).
+difference from the hard-label recipe (the options are single changes of it), and an
+ensemble with the TF-IDF model's out-of-fold probabilities. Prints a Markdown table and, with
+--record, appends it to benchmarks/RESULTS.md. Reads the data from ../shared/data (CC BY-NC-SA
+4.0: never copied into the project).
 """
 
 from __future__ import annotations
@@ -89,12 +89,10 @@ def fold_scores(report: dict, proba: np.ndarray | None = None) -> list[float]:
 def majority_folds(report: dict) -> list[float]:
     """Per-fold macro-F1 of predicting each fold's training-majority class."""
     y, fold = np.asarray(report["y"]), np.asarray(report["fold"])
-    scores = []
-    for k in sorted(set(fold)):
-        top = np.bincount(y[fold != k]).argmax()
-        scores.append(classification_metrics(y[fold == k], np.full((fold == k).sum(), top),
-                                             report["labels"])["macro_f1"])
-    return scores
+    proba = np.zeros((len(y), len(report["labels"])))
+    for k in set(fold):
+        proba[fold == k, np.bincount(y[fold != k]).argmax()] = 1.0
+    return fold_scores(report, proba)
 
 
 def cv_table(recipes: list[str], folds: int, stored_only: bool) -> str:
@@ -194,14 +192,12 @@ def main() -> None:
     parser.add_argument("--keep", type=Path,
                         help="keep each trained model in this directory (e.g. for speed.py)")
     args = parser.parse_args()
+    recipes = args.recipes.split(",")
     if args.cv:
-        text = cv_table(args.recipes.split(","), args.cv, args.stored_only)
-        print(text)
-        if args.record:
-            append(text)
-        return
-    text = dev_table(args.recipes.split(","), [int(x) for x in args.seeds.split(",")],
-                     args.keep, args.stored_only)
+        text = cv_table(recipes, args.cv, args.stored_only)
+    else:
+        text = dev_table(recipes, [int(x) for x in args.seeds.split(",")], args.keep,
+                         args.stored_only)
     print(text)
     if args.record:
         append(text)
