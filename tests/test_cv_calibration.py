@@ -52,6 +52,16 @@ def test_cv_tfidf_folds_and_summary(toy_csv: Path) -> None:
     assert report["summary"]["macro_f1"]["sd"] == pytest.approx(np.std(macro, ddof=1))
 
 
+def test_cv_fold_seed_fixes_the_folds(toy_csv: Path) -> None:
+    """Two training seeds on the same folds (paired comparison); another fold seed moves them."""
+    def folds(seed: int, fold_seed: int | None) -> list[int]:
+        return cross_validate(toy_csv, TrainConfig(model="tfidf", seed=seed), folds=3,
+                              fold_seed=fold_seed)["fold"]
+
+    assert folds(1, 42) == folds(2, 42) == folds(42, None)
+    assert folds(42, 7) != folds(42, None)
+
+
 def test_cv_out_of_fold_predictions(toy_csv: Path, tmp_path: Path, capsys) -> None:
     """Every row is scored once, by the fold model that did not train on it, and the per-fold
     metrics are those of these very probabilities."""

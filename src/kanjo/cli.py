@@ -152,6 +152,9 @@ def cv(
     epochs: Annotated[float | None, typer.Option(help="Training epochs.")] = None,
     lr: Annotated[float | None, typer.Option(help="Peak learning rate.")] = None,
     seed: Annotated[int | None, typer.Option(help="Seed for folds and training.")] = None,
+    fold_seed: Annotated[int | None, typer.Option(
+        help="Seed for the folds alone [--seed]: compare training seeds on the same folds.")
+    ] = None,
     soft_labels: Annotated[bool | None, typer.Option(
         "--soft-labels/--no-soft-labels",
         help="Train on per-row label distributions [when the data has them].")] = None,
@@ -176,7 +179,7 @@ def cv(
            TrainConfig.from_dict({k: v for k, v in flags.items() if v is not None}, "flags"))
     if predictions is not None:
         check_output_file(predictions)
-    report = cross_validate(data, cfg, folds)
+    report = cross_validate(data, cfg, folds, fold_seed)
     if predictions is not None:
         from kanjo.cross_validation import write_predictions
 

@@ -30,10 +30,12 @@ from kanjo.training import TrainingData, fit, soft_targets
 SUMMARY_KEYS = ("macro_f1", "accuracy", "weighted_f1", "macro_precision", "macro_recall", "ece")
 
 
-def cross_validate(data: str | Path, config: TrainConfig, folds: int = 5) -> dict[str, Any]:
+def cross_validate(data: str | Path, config: TrainConfig, folds: int = 5,
+                   fold_seed: int | None = None) -> dict[str, Any]:
     """Per-fold metrics, their mean ± sd, and the out-of-fold probabilities: ``oof_proba[i]``
     is row ``rows[i]`` of the file (its position among the data rows) as scored by the one fold
-    model that did not train on it."""
+    model that did not train on it. The folds are drawn with ``fold_seed`` (default: the
+    config's seed): fix it to compare training seeds on the same folds."""
     from sklearn.model_selection import StratifiedKFold
 
     if folds < 2:
@@ -51,7 +53,8 @@ def cross_validate(data: str | Path, config: TrainConfig, folds: int = 5) -> dic
         raise DataError(f"has a class with only {smallest} rows: too few for {folds} folds",
                         file=table.path)
     pool = dataclasses.replace(table.subset(rows), splits=None)
-    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=config.seed)
+    fold_seed = config.seed if fold_seed is None else fold_seed
+    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=fold_seed)
     results = []
     oof = np.zeros((len(rows), len(labels)))
     fold_of = np.zeros(len(rows), dtype=int)
@@ -78,7 +81,7 @@ def cross_validate(data: str | Path, config: TrainConfig, folds: int = 5) -> dic
         metrics["train_seconds"] = round(time.time() - started, 1)
         results.append(metrics)
     return {"folds": results, "summary": summarise(results), "n": int(len(rows)),
-            "labels": list(labels.names), "config": config.to_dict(),
+            "labels": list(labels.names), "config": config.to_dict(), "fold_seed": fold_seed,
             "rows": rows.tolist(), "fold": fold_of.tolist(), "y": ids[rows].tolist(),
             "oof_proba": oof.tolist()}
 
