@@ -46,6 +46,24 @@ def test_jrte_format_is_detected_and_mapped(tmp_path: Path) -> None:
     np.testing.assert_allclose(soft[1], [2 / 3, 1 / 3, 0], rtol=1e-6)
 
 
+def test_jrte_reputation_file_is_binary(tmp_path: Path) -> None:
+    """rhr (hotel reputation, labels 0/1) shares pn's layout: its ids name the task, so its
+    labels are its own two, not pn's neutral/positive. Judges asked twice (a list) are summed;
+    a row without votes (null) counts as one vote for its label."""
+    rows = ['rhr16q00001\t1\tお風呂が最高でした。\t{"0": 1, "1": 2}\ttrain',
+            'rhr16q00002\t0\t1人旅で利用しました。\t[{"0": 2, "1": 1}, {"0": 3}]\ttrain',
+            'rhr16q00003\t0\t出張です。\tnull\tdev']
+    table = read_table(write(tmp_path / "rhr.tsv", "\n".join(rows) + "\n"))
+    assert table.format == "jrte"
+    labels = LabelSet.infer(table)
+    assert labels.names == ("not_reputation", "reputation")
+    assert table.labels == ["reputation", "not_reputation", "not_reputation"]
+    np.testing.assert_allclose(labels.encode_soft(table),
+                               [[1 / 3, 2 / 3], [5 / 6, 1 / 6], [1, 0]], rtol=1e-6)
+    error = bad(tmp_path, "rhr2.tsv", 'rhr16q1\t-1\t悪い\t{"0": 3}\ttrain\n')
+    assert error.line == 1 and "is not 0 or 1 (JRTE rhr)" in str(error)
+
+
 def test_integer_labels_index_into_label_names(tmp_path: Path) -> None:
     table = read_table(write(tmp_path / "a.csv", "text,label\nあ,0\nい,2\nう,1\n"))
     assert LabelSet.infer(table).names == ("0", "1", "2")

@@ -11,6 +11,7 @@ import csv
 import io
 import json
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +23,13 @@ TEXT_COLUMNS = ("text", "sentence", "review", "content", "body")
 LABEL_COLUMNS = ("label", "labels", "sentiment", "category", "class")
 SPLIT_COLUMNS = ("split", "usage")
 SOFT_COLUMNS = ("judges", "soft_labels", "label_distribution")
-JRTE_LABELS = {"-1": "negative", "0": "neutral", "1": "positive"}
+# The JRTE corpus' classification files share one layout; the id prefix names the task.
+# label value → name, in id order (unknown prefixes read as pn, the sentiment file)
+JRTE_TASKS = {
+    "pn": {"-1": "negative", "0": "neutral", "1": "positive"},
+    "rhr": {"0": "not_reputation", "1": "reputation"},  # is the sentence about the hotel?
+}
+JRTE_LABELS = JRTE_TASKS["pn"]
 _MISSING = {"", "nan", "none", "null", "na", "n/a"}
 
 
@@ -136,7 +143,8 @@ def _looks_like_jrte(path: Path) -> bool:
             first = handle.readline().rstrip("\r\n").split("\t")
     except (OSError, UnicodeDecodeError):
         return False
-    return len(first) == 5 and first[1] in JRTE_LABELS and first[3].startswith("{")
+    return (len(first) == 5 and first[1] in JRTE_LABELS
+            and first[3].strip().startswith(("{", "[", "null")))
 
 
 def _read_lines(path: Path) -> list[tuple[int, str]]:
@@ -323,9 +331,13 @@ def _parse_soft(value: object, path: Path, line: int) -> dict[str, float]:
 
 
 def _read_jrte(path: Path, lines: list[tuple[int, str]]) -> Table:
-    """JRTE pn: headerless TSV of id, label (-1/0/1), text, judges JSON, usage."""
+    """A JRTE classification file (pn: sentiment, rhr: hotel reputation): headerless TSV of
+    id, label, text, judges JSON, usage. Judges are vote counts; rows asked more than once hold
+    a list of them (summed); a row without votes (null) counts as one vote for its label."""
+    task = _jrte_task(lines[0][1].split("\t", 1)[0]) if lines else "pn"
+    names = JRTE_TASKS[task]
     table = Table(path, "jrte", [], [], labels=[], soft=[], splits=[],
-                  label_names=("negative", "neutral", "positive"))
+                  label_names=tuple(names.values()))
     for number, line in lines:
         fields = line.split("\t")
         if len(fields) != 5:
@@ -336,19 +348,46 @@ def _read_jrte(path: Path, lines: list[tuple[int, str]]) -> Table:
                 line=number,
             )
         _, label, text, judges, usage = fields
-        if label not in JRTE_LABELS:
-            raise DataError(f"label '{label}' is not -1, 0 or 1", file=path, line=number)
-        soft = _parse_soft(judges, path, number)
-        unknown = set(soft) - set(JRTE_LABELS)
+        if label not in names:
+            *first, last = names
+            raise DataError(f"label '{label}' is not {', '.join(first)} or {last} (JRTE {task})",
+                            file=path, line=number)
+        votes = _jrte_votes(judges, path, number)
+        soft = _parse_soft(votes, path, number) if votes is not None else {label: 1.0}
+        unknown = set(soft) - set(names)
         if unknown:
             raise DataError(f"judges name unknown labels {sorted(unknown)}", file=path,
                             line=number)
         table.texts.append(text)
         table.lines.append(number)
-        table.labels.append(JRTE_LABELS[label])
-        table.soft.append({JRTE_LABELS[k]: v for k, v in soft.items()})
+        table.labels.append(names[label])
+        table.soft.append({names[k]: v for k, v in soft.items()})
         table.splits.append(usage.strip().lower())
     return table
+
+
+def _jrte_task(row_id: str) -> str:
+    """The task of a JRTE file from its first id's letters (``pn17q00601`` → pn)."""
+    letters = re.match(r"[a-z]*", row_id.strip().lower()).group()
+    return letters if letters in JRTE_TASKS else "pn"
+
+
+def _jrte_votes(judges: str, path: Path, line: int) -> object:
+    """The judges cell as one vote-count object (a list of them summed), or None for null."""
+    try:
+        value = json.loads(judges)
+    except json.JSONDecodeError:
+        raise DataError("the judges column is not JSON", file=path, line=line) from None
+    if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+        summed: dict[str, float] = {}
+        for votes in value:
+            for key, count in votes.items():
+                if not isinstance(count, (int, float)) or isinstance(count, bool):
+                    raise DataError(f"judges vote count for '{key}' is not a number",
+                                    file=path, line=line)
+                summed[key] = summed.get(key, 0) + count
+        return summed
+    return value
 
 
 def _check_texts(table: Table) -> None:
