@@ -2,6 +2,7 @@
 
     python benchmarks/accuracy.py [--recipes default,tfidf,notebook] [--seeds 42]
     python benchmarks/accuracy.py --cv 5 [--recipes default,soft-labels,...]
+    python benchmarks/accuracy.py --binary [--recipes default,tfidf]
 
 The first form trains on `train` and reports `dev`, storing each recipe and seed's result under
 benchmarks/.runs/dev and tabulating every stored one. The second runs stratified k-fold
@@ -10,9 +11,11 @@ and temperature on its own inner dev split), stores each recipe's report with it
 probabilities under benchmarks/.runs/cv (an interrupted run resumes; recipes can run in parallel
 processes), and tabulates every stored recipe: mean ± sd over folds, the paired per-fold
 difference from the hard-label recipe (the options are single changes of it), and an
-ensemble with the TF-IDF model's out-of-fold probabilities. Prints a Markdown table and, with
---record, appends it to benchmarks/RESULTS.md. Reads the data from ../shared/data (CC BY-NC-SA
-4.0: never copied into the project).
+ensemble with the TF-IDF model's out-of-fold probabilities. The third is the first on a binary
+task derived from pn (positive or not, in the corpus' rhr layout), to check that the defaults
+generalise beyond three-way sentiment. Prints a Markdown table and, with --record, appends it to
+benchmarks/RESULTS.md. Reads the data from ../shared/data (CC BY-NC-SA 4.0: never copied into
+the project).
 """
 
 from __future__ import annotations
@@ -145,46 +148,67 @@ def cv_table(recipes: list[str], folds: int, stored_only: bool) -> str:
     return "\n".join(lines) + "\n"
 
 
-def dev_run(recipe: str, seed: int, keep: Path | None, stored_only: bool) -> dict | None:
+def binary_task() -> Path:
+    """A binary JRTE task built from pn, for checking that the defaults generalise: is the
+    sentence positive? (labels 1 / 0, the annotators' votes for negative and neutral pooled),
+    with rhr ids so kanjo reads it as the corpus' binary format. Written under .runs (derived
+    from the CC BY-NC-SA data: never committed)."""
+    path = ROOT / "benchmarks" / ".runs" / "pn-binary.tsv"
+    if not path.exists():
+        lines = []
+        for i, line in enumerate(PN.read_text(encoding="utf-8").splitlines()):
+            _, label, text, judges, usage = line.split("\t")
+            votes = json.loads(judges)
+            pooled = {"1": votes.get("1", 0), "0": votes.get("0", 0) + votes.get("-1", 0)}
+            pooled = {k: v for k, v in pooled.items() if v}
+            lines.append(f"rhr{i:08d}\t{int(label == '1')}\t{text}\t{json.dumps(pooled)}"
+                         f"\t{usage}\n")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("".join(lines), encoding="utf-8")
+    return path
+
+
+def dev_run(data: Path, runs: Path, recipe: str, seed: int, keep: Path | None,
+            stored_only: bool) -> dict | None:
     """The stored train → dev result of a recipe and seed, or train it and store it."""
 
     def run() -> dict:
         with tempfile.TemporaryDirectory() as tmp:
             out = (keep / f"{recipe}.seed{seed}") if keep else Path(tmp) / "m"
-            clf = kanjo.train(PN, out, seed=seed, overwrite=True, **RECIPES[recipe])
+            clf = kanjo.train(data, out, seed=seed, overwrite=True, **RECIPES[recipe])
         return {"recipe": recipe, "seed": seed, "metrics": clf.meta["dev_metrics"],
                 "seconds": clf.meta["timings"]["train_seconds"]}
 
-    return stored_or_run(DEV_RUNS / f"{recipe}.seed{seed}.json", run, stored_only)
+    return stored_or_run(runs / f"{recipe}.seed{seed}.json", run, stored_only)
 
 
-def dev_table(recipes: list[str], seeds: list[int], keep: Path | None,
-              stored_only: bool) -> str:
+def dev_table(data: Path, runs: Path, recipes: list[str], seeds: list[int],
+              keep: Path | None, stored_only: bool) -> str:
     """Run (or read) each recipe and seed train → dev, and tabulate every stored run."""
     for recipe in recipes:
         for seed in seeds:
-            result = dev_run(recipe, seed, keep, stored_only)
+            result = dev_run(data, runs, recipe, seed, keep, stored_only)
             if result is not None:
                 print(recipe, seed, result["metrics"]["macro_f1"], flush=True)
-    table = read_table(PN)
-    lines = [f"### train → dev, {time.strftime('%Y-%m-%d')}, kanjo {kanjo.__version__}, "
-             f"{platform.machine()} {os.cpu_count()} cores", "",
+    table = read_table(data)
+    lines = [f"### {data.name}: train → dev, {time.strftime('%Y-%m-%d')}, "
+             f"kanjo {kanjo.__version__}, {platform.machine()} {os.cpu_count()} cores", "",
              "| recipe | seed | dev macro-F1 | dev accuracy | weighted-F1 | ECE | train s |",
              "|---|---|---|---|---|---|---|"]
     m = majority(table.where_split("train"), table.where_split("dev"))
     lines.append(f"| majority class | – | {m['macro_f1']:.4f} | {m['accuracy']:.4f} | "
                  f"{m['weighted_f1']:.4f} | | – |")
     for recipe in RECIPES:
-        runs = sorted((json.loads(p.read_text()) for p in DEV_RUNS.glob(f"{recipe}.seed*.json")),
-                      key=lambda r: r["seed"])
-        for r in runs:
+        stored = sorted((json.loads(p.read_text()) for p in runs.glob(f"{recipe}.seed*.json")),
+                        key=lambda r: r["seed"])
+        for r in stored:
             m = r["metrics"]
             ece = f"{m['ece']:.4f}" if "ece" in m else ""
             lines.append(f"| {recipe} | {r['seed']} | {m['macro_f1']:.4f} | {m['accuracy']:.4f} "
                          f"| {m['weighted_f1']:.4f} | {ece} | {r['seconds']:.0f} |")
-        if len(runs) > 1:
-            scores = [r["metrics"]["macro_f1"] for r in runs]
-            lines.append(f"| {recipe} (mean ± sd) | {len(runs)} seeds | "
+        if len(stored) > 1:
+            scores = [r["metrics"]["macro_f1"] for r in stored]
+            lines.append(f"| {recipe} (mean ± sd) | {len(stored)} seeds | "
                          f"{statistics.mean(scores):.4f} ± {statistics.stdev(scores):.4f} "
                          "| | | | |")
     return "\n".join(lines) + "\n"
@@ -196,6 +220,8 @@ def main() -> None:
     parser.add_argument("--seeds", default="42")
     parser.add_argument("--cv", type=int, metavar="K",
                         help="K-fold cross-validation over train+dev instead of train → dev")
+    parser.add_argument("--binary", action="store_true",
+                        help="train → dev on a binary task built from pn (positive or not)")
     parser.add_argument("--stored-only", action="store_true",
                         help="tabulate the stored runs only; train nothing")
     parser.add_argument("--record", action="store_true")
@@ -206,8 +232,9 @@ def main() -> None:
     if args.cv:
         text = cv_table(recipes, args.cv, args.stored_only)
     else:
-        text = dev_table(recipes, [int(x) for x in args.seeds.split(",")], args.keep,
-                         args.stored_only)
+        data, runs = (binary_task(), DEV_RUNS / "binary") if args.binary else (PN, DEV_RUNS)
+        text = dev_table(data, runs, recipes, [int(x) for x in args.seeds.split(",")],
+                         args.keep, args.stored_only)
     print(text)
     if args.record:
         append(text)
