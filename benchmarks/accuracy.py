@@ -56,8 +56,11 @@ RECIPES: dict[str, dict] = {
                  "early_stopping": 0, "freeze_embeddings": False, **HARD},
     "default": {},
     "hard-labels": HARD,
+    "hard-labels-seed1": {**HARD, "seed": 1},
     "soft-labels": {"soft_labels": True},
     "soft-labels-seed1": {"soft_labels": True, "seed": 1},
+    "soft-labels-layer-decay-0.85-lr2e-4": {"soft_labels": True, "layer_decay": 0.85,
+                                            "lr": 2e-4},
     "unfrozen-embeddings": {"freeze_embeddings": False, **HARD},
     "layer-decay-0.85-lr2e-4": {"layer_decay": 0.85, "lr": 2e-4, **HARD},
     "label-smoothing-0.1": {"label_smoothing": 0.1, **HARD},
@@ -108,18 +111,26 @@ def cv_table(recipes: list[str], folds: int, stored_only: bool) -> str:
             print(recipe, "done", flush=True)
     reports = {r: cv_report(r, folds, True) for r in RECIPES}
     reports = {r: rep for r, rep in reports.items() if rep is not None}
-    base = fold_scores(reports[BASELINE]) if BASELINE in reports else None
+    scores = {r: fold_scores(rep) for r, rep in reports.items()}
     tfidf = np.asarray(reports["tfidf"]["oof_proba"]) if "tfidf" in reports else None
 
     def ms(values: list[float]) -> str:
         return f"{statistics.mean(values):.4f} ± {statistics.stdev(values):.4f}"
 
+    def delta(values: list[float], base: str) -> str:
+        """Paired per-fold difference from ``base`` (a recipe, or its two-seed figures)."""
+        if base not in scores:
+            return ""
+        return ms(list(np.subtract(values, scores[base])))
+
     lines = [f"### {folds}-fold cross-validation over train+dev, {time.strftime('%Y-%m-%d')}, "
              f"kanjo {kanjo.__version__}, {platform.machine()} {os.cpu_count()} cores", "",
              f"Mean ± sd over the folds (fold seed {FOLD_SEED}: the same folds for every "
-             f"recipe). Δ: the per-fold paired difference in macro-F1 from `{BASELINE}`. +tfidf: "
+             f"recipe; `-seed1`: training seed 1 instead of 42). Δ: the per-fold paired "
+             f"difference in macro-F1 from `{BASELINE}` at the same training seed(s). +tfidf: "
              f"out-of-fold probabilities averaged with the TF-IDF model's at weight "
-             f"{TFIDF_WEIGHT}.", "",
+             f"{TFIDF_WEIGHT}. Two seeds: the per-fold mean of both seeds' scores, and the "
+             "ensemble of their averaged probabilities.", "",
              "| recipe | macro-F1 | Δ | accuracy | weighted-F1 | ECE | +tfidf macro-F1 "
              "| train s / fold |", "|---|---|---|---|---|---|---|---|"]
     if reports:
@@ -127,24 +138,26 @@ def cv_table(recipes: list[str], folds: int, stored_only: bool) -> str:
         lines.append(f"| majority class | {ms(majority_folds(any_report))} | | | | | | – |")
     for recipe, report in reports.items():
         summary = report["summary"]
-        scores = fold_scores(report)
-        delta = ms(list(np.subtract(scores, base))) if base and recipe != BASELINE else ""
+        base = f"{BASELINE}-seed1" if recipe.endswith("-seed1") else BASELINE
         mixed = ""
         if tfidf is not None and recipe != "tfidf":
             p = (1 - TFIDF_WEIGHT) * np.asarray(report["oof_proba"]) + TFIDF_WEIGHT * tfidf
             mixed = ms(fold_scores(report, p))
-        cells = [ms(scores), delta] + [
+        cells = [ms(scores[recipe]), "" if recipe == base else delta(scores[recipe], base)] + [
             f"{summary[k]['mean']:.4f} ± {summary[k]['sd']:.4f}" if k in summary else ""
             for k in ("accuracy", "weighted_f1", "ece")]
         lines.append(f"| {recipe} | " + " | ".join(cells) +
                      f" | {mixed} | {summary['train_seconds']['mean']:.0f} |")
-        if f"{recipe}-seed1" in reports:  # two training seeds, probabilities averaged
-            p = (np.asarray(report["oof_proba"]) +
-                 np.asarray(reports[f"{recipe}-seed1"]["oof_proba"])) / 2
-            scores = fold_scores(report, p)
-            delta = ms(list(np.subtract(scores, base))) if base else ""
-            lines.append(f"| {recipe} + {recipe}-seed1 (ensemble) | {ms(scores)} | {delta} "
-                         "| | | | | |")
+    for recipe in [r for r in reports if f"{r}-seed1" in reports]:
+        pair = (recipe, f"{recipe}-seed1")
+        scores[f"{recipe} ×2"] = list(np.mean([scores[r] for r in pair], axis=0))
+        scores[f"{recipe} ens"] = fold_scores(reports[recipe], np.mean(
+            [np.asarray(reports[r]["oof_proba"]) for r in pair], axis=0))
+    for recipe in [r for r in reports if f"{r} ×2" in scores]:
+        for key, name in (("×2", "mean of seeds 42 and 1"), ("ens", "ensemble of seeds 42, 1")):
+            values = scores[f"{recipe} {key}"]
+            shown = "" if recipe == BASELINE else delta(values, f"{BASELINE} {key}")
+            lines.append(f"| {recipe}, {name} | {ms(values)} | {shown} | | | | | |")
     return "\n".join(lines) + "\n"
 
 
