@@ -61,6 +61,8 @@ RECIPES: dict[str, dict] = {
     "soft-labels-seed1": {"soft_labels": True, "seed": 1},
     "soft-labels-layer-decay-0.85-lr2e-4": {"soft_labels": True, "layer_decay": 0.85,
                                             "lr": 2e-4},
+    "soft-labels-layer-decay-0.85-lr2e-4-seed1": {"soft_labels": True, "layer_decay": 0.85,
+                                                  "lr": 2e-4, "seed": 1},
     "unfrozen-embeddings": {"freeze_embeddings": False, **HARD},
     "layer-decay-0.85-lr2e-4": {"layer_decay": 0.85, "lr": 2e-4, **HARD},
     "label-smoothing-0.1": {"label_smoothing": 0.1, **HARD},
