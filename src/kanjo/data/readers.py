@@ -367,7 +367,7 @@ def _read_jrte(path: Path, lines: list[tuple[int, str]]) -> Table:
 
 
 def _jrte_task(row_id: str) -> str:
-    """The task of a JRTE file from its first id's letters (``pn17q00601`` → pn)."""
+    """The task of a JRTE file from its first id's letters (``pn…`` → pn, ``rhr…`` → rhr)."""
     letters = re.match(r"[a-z]*", row_id.strip().lower()).group()
     return letters if letters in JRTE_TASKS else "pn"
 
