@@ -150,12 +150,11 @@ def cv_table(recipes: list[str], folds: int, stored_only: bool) -> str:
             for k in ("accuracy", "weighted_f1", "ece")]
         lines.append(f"| {recipe} | " + " | ".join(cells) +
                      f" | {mixed} | {summary['train_seconds']['mean']:.0f} |")
-    for recipe in [r for r in reports if f"{r}-seed1" in reports]:
+    for recipe in [r for r in reports if f"{r}-seed1" in reports]:  # the baseline comes first
         pair = (recipe, f"{recipe}-seed1")
         scores[f"{recipe} ×2"] = list(np.mean([scores[r] for r in pair], axis=0))
         scores[f"{recipe} ens"] = fold_scores(reports[recipe], np.mean(
             [np.asarray(reports[r]["oof_proba"]) for r in pair], axis=0))
-    for recipe in [r for r in reports if f"{r} ×2" in scores]:
         for key, name in (("×2", "mean of seeds 42 and 1"), ("ens", "ensemble of seeds 42, 1")):
             values = scores[f"{recipe} {key}"]
             shown = "" if recipe == BASELINE else delta(values, f"{BASELINE} {key}")
