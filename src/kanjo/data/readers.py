@@ -352,8 +352,7 @@ def _read_jrte(path: Path, lines: list[tuple[int, str]]) -> Table:
             *first, last = names
             raise DataError(f"label '{label}' is not {', '.join(first)} or {last} (JRTE {task})",
                             file=path, line=number)
-        votes = _jrte_votes(judges, path, number)
-        soft = _parse_soft(votes, path, number) if votes is not None else {label: 1.0}
+        soft = _jrte_votes(judges, path, number) or {label: 1.0}
         unknown = set(soft) - set(names)
         if unknown:
             raise DataError(f"judges name unknown labels {sorted(unknown)}", file=path,
@@ -372,22 +371,20 @@ def _jrte_task(row_id: str) -> str:
     return letters if letters in JRTE_TASKS else "pn"
 
 
-def _jrte_votes(judges: str, path: Path, line: int) -> object:
-    """The judges cell as one vote-count object (a list of them summed), or None for null."""
+def _jrte_votes(judges: str, path: Path, line: int) -> dict[str, float] | None:
+    """The judges cell as one label distribution (a list of vote rounds summed), or None for
+    null; each round is checked like any soft-label cell."""
     try:
         value = json.loads(judges)
     except json.JSONDecodeError:
         raise DataError("the judges column is not JSON", file=path, line=line) from None
-    if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
-        summed: dict[str, float] = {}
-        for votes in value:
-            for key, count in votes.items():
-                if not isinstance(count, (int, float)) or isinstance(count, bool):
-                    raise DataError(f"judges vote count for '{key}' is not a number",
-                                    file=path, line=line)
-                summed[key] = summed.get(key, 0) + count
-        return summed
-    return value
+    if value is None:
+        return None
+    summed: dict[str, float] = {}
+    for votes in value if isinstance(value, list) and value else [value]:
+        for key, count in _parse_soft(votes, path, line).items():
+            summed[key] = summed.get(key, 0.0) + count
+    return summed
 
 
 def _check_texts(table: Table) -> None:
