@@ -56,13 +56,9 @@ RECIPES: dict[str, dict] = {
                  "early_stopping": 0, "freeze_embeddings": False, **HARD},
     "default": {},
     "hard-labels": HARD,
-    "hard-labels-seed1": {**HARD, "seed": 1},
     "soft-labels": {"soft_labels": True},
-    "soft-labels-seed1": {"soft_labels": True, "seed": 1},
     "soft-labels-layer-decay-0.85-lr2e-4": {"soft_labels": True, "layer_decay": 0.85,
                                             "lr": 2e-4},
-    "soft-labels-layer-decay-0.85-lr2e-4-seed1": {"soft_labels": True, "layer_decay": 0.85,
-                                                  "lr": 2e-4, "seed": 1},
     "unfrozen-embeddings": {"freeze_embeddings": False, **HARD},
     "layer-decay-0.85-lr2e-4": {"layer_decay": 0.85, "lr": 2e-4, **HARD},
     "label-smoothing-0.1": {"label_smoothing": 0.1, **HARD},
@@ -72,6 +68,9 @@ RECIPES: dict[str, dict] = {
     "rdrop-1": {"rdrop": 1.0, **HARD},
     "average-3": {"average_checkpoints": 3, **HARD},
 }
+# the same recipes at training seed 1 (same folds): the seed spread, and two-seed comparisons
+RECIPES.update({f"{r}-seed1": {**RECIPES[r], "seed": 1}
+                for r in ("hard-labels", "soft-labels", "soft-labels-layer-decay-0.85-lr2e-4")})
 
 
 def majority(table_train, table_dev) -> dict:
