@@ -14,6 +14,7 @@ import pytest
 
 import kanjo
 from kanjo.cli import main
+from kanjo.inference import softmax
 from kanjo.vocab_trim import japanese_pieces, plan, trim_tokenizer_json
 from tests.conftest import run_cli as run
 
@@ -56,9 +57,13 @@ def test_export_writes_a_complete_onnx_directory(trained: Path, exports: dict[st
     assert max(int8) < fp32 / 2
 
 
-@pytest.mark.parametrize(("name", "tolerance"), [("fp32", 1e-4), ("int8", 0.05),
+@pytest.mark.parametrize(("name", "tolerance"), [("fp32", 1e-5), ("int8", 0.05),
                                                  ("int8-blockwise", 0.05)])
 def test_onnx_predictions_match_torch(trained, exports, name, tolerance) -> None:
+    """The export's scores match torch's within ``tolerance`` of the scores' scale (what int8
+    promises); the labels match wherever torch's margin is wider than that; the stored
+    temperature is applied alike. Probabilities are not compared directly: on the separable toy
+    set the fitted temperature can be 0.05, which magnifies a score error twentyfold."""
     torch_model = kanjo.load(trained)
     onnx_model = kanjo.load(exports[name])
     assert onnx_model.backend.kind == "onnx"
@@ -69,10 +74,18 @@ def test_onnx_predictions_match_torch(trained, exports, name, tolerance) -> None
 
     onnx_ids, cut = encode(onnx_model.backend.tokenizer, texts, onnx_model.backend.max_length)
     assert onnx_ids == torch_ids["input_ids"] and cut == 1
-    expected = torch_model.predict_proba(texts)
-    got = onnx_model.predict_proba(texts, batch_size=5)  # several length-sorted batches
-    np.testing.assert_allclose(got, expected, atol=tolerance)
-    assert onnx_model.predict(texts) == torch_model.predict(texts)
+    expected, _ = torch_model.backend.logits(texts, 64)
+    got, _ = onnx_model.backend.logits(texts, 5)  # several length-sorted batches
+    atol = tolerance * np.abs(expected).max()
+    np.testing.assert_allclose(got, expected, atol=atol)
+    top2 = np.sort(expected, axis=1)[:, -2:]
+    clear = np.flatnonzero(top2[:, 1] - top2[:, 0] > 2 * atol)
+    assert len(clear) >= len(texts) - 3  # a borderline text or two at most
+    assert ([onnx_model.predict(texts)[i] for i in clear] ==
+            [torch_model.predict(texts)[i] for i in clear])
+    assert onnx_model.temperature == torch_model.temperature
+    np.testing.assert_allclose(onnx_model.predict_proba(texts, batch_size=5),
+                               softmax(got, onnx_model.temperature), atol=1e-6)
     assert onnx_model.last_truncated == 1
 
 
