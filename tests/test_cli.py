@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 
 from kanjo.cli import main
+from tests.conftest import TINY, cli_flags
 from tests.conftest import run_cli as run
 
-FAST = ["--epochs", "12", "--lr", "5e-3", "--batch-size", "16", "--warmup", "0",
-        "--no-freeze-embeddings", "--early-stopping", "0", "--min-steps", "0"]
+FAST = cli_flags(TINY)
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +35,7 @@ def test_train_writes_a_standard_model_directory(trained: Path) -> None:
     assert meta["labels"] == ["negative", "neutral", "positive"]
     assert meta["data"]["train"]["rows"] == 120 and meta["data"]["dev"]["rows"] == 60
     assert len(meta["data"]["train"]["sha256"]) == 64
-    assert meta["config"]["epochs"] == 12
+    assert meta["config"]["epochs"] == TINY["epochs"]
     assert meta["dev_metrics"]["macro_f1"] > 0.9
     assert list((trained / "logs").glob("events.out.tfevents.*")), "TensorBoard events"
     config = json.loads((trained / "config.json").read_text())
@@ -163,7 +163,7 @@ def test_killed_run_resumes_to_a_valid_model(tmp_path: Path, tiny_bert: Path,
                                              toy_csv: Path) -> None:
     out = tmp_path / "model"
     args = [sys.executable, "-m", "kanjo", "train", str(toy_csv), "--out", str(out), "--model",
-            str(tiny_bert), "--epochs", "30", "--eval-steps", "8", "--lr", "5e-3", *FAST[4:]]
+            str(tiny_bert), *FAST, "--eval-steps", "8"]
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     checkpoints = tmp_path / ".model.partial" / "checkpoints"

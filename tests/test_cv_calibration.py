@@ -13,8 +13,8 @@ from kanjo.config import TrainConfig
 from kanjo.cross_validation import cross_validate
 from kanjo.evaluation import calibration, fit_temperature
 from kanjo.inference import softmax
+from tests.conftest import TINY
 from tests.conftest import run_cli as run
-from tests.test_training import TINY
 
 
 def test_fit_temperature_recovers_overconfidence() -> None:

@@ -16,6 +16,7 @@ import kanjo
 from kanjo.cli import main
 from kanjo.inference import softmax
 from kanjo.vocab_trim import japanese_pieces, plan, trim_tokenizer_json
+from tests.conftest import TINY
 from tests.conftest import run_cli as run
 
 TEXTS = ["朝食は最高でした。", "部屋は最悪でした。", "駐車場は予約制です。", "温泉がとても良かった",
@@ -26,8 +27,7 @@ TEXTS = ["朝食は最高でした。", "部屋は最悪でした。", "駐車�
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory: pytest.TempPathFactory, tiny_bert: Path, toy_csv: Path) -> Path:
     out = tmp_path_factory.mktemp("runs") / "model"
-    kanjo.train(toy_csv, out, model=str(tiny_bert), epochs=12, lr=5e-3, batch_size=16, warmup=0,
-                freeze_embeddings=False, early_stopping=0)
+    kanjo.train(toy_csv, out, model=str(tiny_bert), **TINY)
     return out
 
 

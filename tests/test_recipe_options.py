@@ -13,10 +13,10 @@ from kanjo.config import TrainConfig
 from kanjo.errors import ConfigError
 from kanjo.evaluation import classification_metrics
 from kanjo.training import class_weights, parameter_groups, rdrop_divergence
+from tests.conftest import TINY as TINY_RECIPE
 from tests.conftest import toy_rows, write_csv
 
-TINY = dict(epochs=12, lr=5e-3, batch_size=16, warmup=0, freeze_embeddings=False,
-            early_stopping=0, min_steps=0, dev_split=0, labels="negative,positive")
+TINY = {**TINY_RECIPE, "dev_split": 0, "labels": "negative,positive"}
 
 
 def test_balanced_class_weights() -> None:

@@ -11,10 +11,7 @@ import pytest
 
 import kanjo
 from kanjo.storage import atomic_directory
-from tests.conftest import JRTE_PN, toy_rows, write_csv
-
-TINY = dict(epochs=12, lr=5e-3, batch_size=16, warmup=0, freeze_embeddings=False,
-            early_stopping=0, min_steps=0)
+from tests.conftest import JRTE_PN, TINY, toy_rows, write_csv
 
 
 def test_tfidf_model_has_the_same_interface(tmp_path: Path, toy_csv: Path) -> None:
