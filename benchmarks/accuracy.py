@@ -36,6 +36,7 @@ import numpy as np  # noqa: E402
 from results import append, stored_or_run  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 
 import kanjo  # noqa: E402
+from kanjo.cli import main as main_cli  # noqa: E402
 from kanjo.config import TrainConfig  # noqa: E402
 from kanjo.cross_validation import cross_validate  # noqa: E402
 from kanjo.data import LabelSet, read_table  # noqa: E402
@@ -43,6 +44,7 @@ from kanjo.evaluation import classification_metrics  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 PN = ROOT.parent / "shared" / "data" / "jrte-pn" / "pn.train-dev.tsv"
+UNLABELLED = ROOT.parent / "shared" / "data" / "jrte-unlabeled" / "sentences.txt"
 CV_RUNS = ROOT / "benchmarks" / ".runs" / "cv"
 DEV_RUNS = ROOT / "benchmarks" / ".runs" / "dev"
 TFIDF_WEIGHT = 0.2  # the ensemble weight chosen on inner splits of train (recipe_search.py)
@@ -67,6 +69,9 @@ RECIPES: dict[str, dict] = {
     "lr-5e-5-epochs-6": {"lr": 5e-5, "epochs": 6, **HARD},
     "rdrop-1": {"rdrop": 1.0, **HARD},
     "average-3": {"average_checkpoints": 3, **HARD},
+    # self-training (train → dev only): the teacher recipe's model at the same seed labels the
+    # unlabelled in-domain sentences; the student trains on train + a sample of them
+    "self-training-12k": {"teacher": "default", "pseudo_rows": 12000, "epochs": 2},
 }
 # the same recipes at training seed 1 (same folds): the seed spread, and two-seed comparisons
 RECIPES.update({f"{r}-seed1": {**RECIPES[r], "seed": 1}
@@ -186,13 +191,37 @@ def dev_run(data: Path, runs: Path, recipe: str, seed: int, keep: Path | None,
     """The stored train → dev result of a recipe and seed, or train it and store it."""
 
     def run() -> dict:
+        options, extra = dict(RECIPES[recipe]), {}
+        if "teacher" in options:
+            options["pseudo_labels"], extra = pseudo_labels(data, runs, options.pop("teacher"),
+                                                            seed)
         with tempfile.TemporaryDirectory() as tmp:
             out = (keep / f"{recipe}.seed{seed}") if keep else Path(tmp) / "m"
-            clf = kanjo.train(data, out, seed=seed, overwrite=True, **RECIPES[recipe])
+            clf = kanjo.train(data, out, seed=seed, overwrite=True, **options)
         return {"recipe": recipe, "seed": seed, "metrics": clf.meta["dev_metrics"],
-                "seconds": clf.meta["timings"]["train_seconds"]}
+                "seconds": clf.meta["timings"]["train_seconds"], **extra}
 
     return stored_or_run(runs / f"{recipe}.seed{seed}.json", run, stored_only)
+
+
+def pseudo_labels(data: Path, runs: Path, teacher: str, seed: int) -> tuple[str, dict]:
+    """The unlabelled sentences as labelled by the teacher recipe's train → dev model at
+    ``seed`` (`kanjo predict` JSONL), and that teacher's own dev result, to pair with the
+    student's: both kept under ``runs``."""
+    model = runs / "teachers" / f"{teacher}.seed{seed}"
+    path = runs / "pseudo" / f"{teacher}.seed{seed}.jsonl"
+    if not (model / "kanjo.json").exists():
+        kanjo.train(data, model, seed=seed, overwrite=True, **RECIPES[teacher])
+    if not path.exists():
+        started = time.time()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        main_cli(["predict", str(model), "--input", str(UNLABELLED), "--output",
+                  str(path.with_suffix(".partial"))])
+        path.with_suffix(".partial").rename(path)
+        print(f"labelled {UNLABELLED.name} in {time.time() - started:.0f} s", flush=True)
+    meta = json.loads((model / "kanjo.json").read_text())
+    return str(path), {"teacher": {"recipe": teacher, "metrics": meta["dev_metrics"],
+                                   "seconds": meta["timings"]["train_seconds"]}}
 
 
 def dev_table(data: Path, runs: Path, recipes: list[str], seeds: list[int],
@@ -219,6 +248,12 @@ def dev_table(data: Path, runs: Path, recipes: list[str], seeds: list[int],
             ece = f"{m['ece']:.4f}" if "ece" in m else ""
             lines.append(f"| {recipe} | {r['seed']} | {m['macro_f1']:.4f} | {m['accuracy']:.4f} "
                          f"| {m['weighted_f1']:.4f} | {ece} | {r['seconds']:.0f} |")
+        for r in (r for r in stored if "teacher" in r):
+            m, t = r["metrics"], r["teacher"]["metrics"]
+            gain = m["macro_f1"] - t["macro_f1"]
+            lines.append(f"| {recipe} Δ vs its teacher ({r['teacher']['recipe']}, "
+                         f"{t['macro_f1']:.4f}) | {r['seed']} | {gain:+.4f} "
+                         f"| {m['accuracy'] - t['accuracy']:+.4f} | | | |")
         if len(stored) > 1:
             scores = [r["metrics"]["macro_f1"] for r in stored]
             lines.append(f"| {recipe} (mean ± sd) | {len(stored)} seeds | "

@@ -3,6 +3,7 @@ layer-wise learning-rate decay, each shown doing what it says on a tiny real mod
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -10,11 +11,12 @@ import pytest
 
 import kanjo
 from kanjo.config import TrainConfig
+from kanjo.cross_validation import cross_validate
 from kanjo.errors import ConfigError
 from kanjo.evaluation import classification_metrics
-from kanjo.training import class_weights, parameter_groups, rdrop_divergence
+from kanjo.training import class_weights, parameter_groups, prepare_data, rdrop_divergence
 from tests.conftest import TINY as TINY_RECIPE
-from tests.conftest import toy_rows, write_csv
+from tests.conftest import cli_flags, run_cli, toy_rows, write_csv
 
 TINY = {**TINY_RECIPE, "dev_split": 0, "labels": "negative,positive"}
 
@@ -170,3 +172,56 @@ def test_average_checkpoints_without_dev_data(tmp_path: Path, tiny_bert: Path) -
                       **{**TINY, "eval_steps": 10})
     assert clf.meta["checkpoint_average"] == {"checkpoints": 2, "used": True}
     assert clf.predict([text for text, _ in rows]) == [label for _, label in rows]
+
+
+def test_pseudo_labels_from_predict_output(tmp_path: Path, tiny_bert: Path, toy_csv: Path,
+                                           capsys) -> None:
+    """Self-training: a teacher labels unlabelled text with `kanjo predict`; the student trains
+    on the labelled rows plus a sample of those, the teacher's probabilities as targets, and
+    never on a text that is in the labelled data (dev included)."""
+    options = {**TINY, "labels": None, "dev_split": 0.1}
+    teacher = tmp_path / "teacher"
+    kanjo.train(toy_csv, teacher, model=str(tiny_bert), **options)
+    unlabelled = [text for text, _ in toy_rows(60, seed=9)]
+    (tmp_path / "u.txt").write_text("\n".join(unlabelled) + "\n", encoding="utf-8")
+    pseudo = tmp_path / "pseudo.jsonl"
+    code, _, err = run_cli(["predict", str(teacher), "--input", str(tmp_path / "u.txt"),
+                            "--output", str(pseudo)], capsys)
+    assert code == 0, err
+
+    labelled = {text for text, _ in toy_rows(40, seed=0) + toy_rows(20, seed=1)}
+    fresh = [text for text in unlabelled if text not in labelled]
+    assert 20 < len(fresh) < len(unlabelled)  # the toy sentences repeat: some are labelled
+    config = TrainConfig(model=str(tiny_bert), pseudo_labels=str(pseudo), pseudo_rows=20,
+                         **options)
+    prepared = prepare_data(toy_csv, config)
+    assert prepared.pseudo["rows"] == 20
+    assert prepared.pseudo["skipped_labelled"] == len(unlabelled) - len(fresh)
+    assert len(prepared.train) == 120 + 20 and len(prepared.dev) == 60
+    gold, extra = prepared.soft_train[:120], prepared.soft_train[120:]
+    np.testing.assert_array_equal(gold, np.eye(3)[prepared.y_train[:120]])
+    teacher_says = {}
+    for line in pseudo.read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        teacher_says[row["text"]] = [row["probabilities"][n] for n in prepared.labels.names]
+    np.testing.assert_allclose(extra, [teacher_says[t] for t in prepared.train.texts[120:]],
+                               atol=1e-6)
+    assert not set(prepared.train.texts[120:]) & labelled
+    assert prepare_data(toy_csv, config).train.texts == prepared.train.texts  # seeded sample
+
+    code, _, err = run_cli(["train", str(toy_csv), "--out", str(tmp_path / "student"),
+                            "--model", str(tiny_bert), "--pseudo-labels", str(pseudo),
+                            "--pseudo-rows", "20", *cli_flags(TINY_RECIPE)], capsys)
+    assert code == 0, err
+    meta = json.loads((tmp_path / "student" / "kanjo.json").read_text())
+    assert meta["data"]["pseudo_labels"]["rows"] == 20 and meta["data"]["train"]["rows"] == 120
+    assert meta["dev_metrics"]["macro_f1"] > 0.9
+
+    code, _, err = run_cli(["train", str(toy_csv), "--out", str(tmp_path / "x"), "--model",
+                            str(tiny_bert), "--pseudo-labels", str(pseudo), "--pseudo-rows",
+                            str(len(fresh) + 1)], capsys)
+    assert code == 2 and "pseudo.jsonl" in err and "fewer than" in err
+    assert "Traceback" not in err and not (tmp_path / "x").exists()
+    with pytest.raises(ConfigError, match="leaks"):
+        cross_validate(toy_csv, TrainConfig(model="tfidf", pseudo_labels=str(pseudo)))
+

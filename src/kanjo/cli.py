@@ -108,6 +108,11 @@ def train(
         help="Dev fraction when there is no dev set; 0 = none [0.1].")] = None,
     train_splits: Annotated[str | None, typer.Option(
         help="Split-column values to train on [train]; e.g. train,dev.")] = None,
+    pseudo_labels: Annotated[Path | None, typer.Option(
+        help="Self-training: rows a model labelled (kanjo predict --output F.jsonl), added "
+             "to training with their probabilities as targets.")] = None,
+    pseudo_rows: Annotated[int | None, typer.Option(
+        help="Use a random sample of this many pseudo-labelled rows; 0 = all [0].")] = None,
     resume: Annotated[bool, typer.Option(help="Continue an interrupted run.")] = False,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing --out.")] = False,
 ) -> None:
@@ -129,6 +134,7 @@ def train(
         format=None if format == "auto" else format, text_column=text_column,
         label_column=label_column, dev=str(dev) if dev else None, dev_split=dev_split,
         train_splits=train_splits,
+        pseudo_labels=str(pseudo_labels) if pseudo_labels else None, pseudo_rows=pseudo_rows,
     )
     if config is not None:
         cfg = TrainConfig.from_file(config, **flags)

@@ -79,6 +79,12 @@ class TrainConfig:
     """Fraction of the training rows held out (stratified, seeded) when there is no dev set."""
     train_splits: list[str] = field(default_factory=lambda: ["train"])
     """Split-column values to train on (e.g. train,dev for a final model)."""
+    pseudo_labels: str | None = None
+    """Self-training: a file of rows a trained model labelled (``kanjo predict --output F.jsonl``
+    on unlabelled in-domain text), added to the training rows with its probabilities as
+    targets. Rows whose text is in the labelled data are left out."""
+    pseudo_rows: int = 0
+    """Train on a seeded random sample of this many pseudo-labelled rows; 0 = all."""
 
     def __post_init__(self) -> None:
         positive = {"epochs": self.epochs, "lr": self.lr, "batch_size": self.batch_size,
@@ -110,6 +116,8 @@ class TrainConfig:
             raise ConfigError(f"early_stopping must be ≥ 0, got {self.early_stopping}")
         if self.min_steps < 0:
             raise ConfigError(f"min_steps must be ≥ 0, got {self.min_steps}")
+        if self.pseudo_rows < 0:
+            raise ConfigError(f"pseudo_rows must be ≥ 0, got {self.pseudo_rows}")
         if self.eval_steps is not None and self.eval_steps <= 0:
             raise ConfigError(f"eval_steps must be > 0, got {self.eval_steps}")
         if isinstance(self.labels, str):

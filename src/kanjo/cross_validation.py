@@ -40,6 +40,11 @@ def cross_validate(data: str | Path, config: TrainConfig, folds: int = 5,
 
     if folds < 2:
         raise ConfigError(f"--folds must be at least 2, got {folds}")
+    if config.pseudo_labels:
+        raise ConfigError(
+            "cross-validation cannot score --pseudo-labels: the model that labelled them was "
+            "trained on rows that become held-out folds, so what it learnt of them leaks in",
+            hint="measure self-training train → dev, with a teacher trained on train only")
     table = read_table(data, format=config.format, text_column=config.text_column,
                        label_column=config.label_column)
     labels = LabelSet(tuple(config.labels)) if config.labels else LabelSet.infer(table)

@@ -21,6 +21,7 @@ import numpy as np
 import kanjo
 from kanjo.config import TrainConfig
 from kanjo.data import LabelSet, Table, read_table, train_dev_split
+from kanjo.data.pseudo_labels import add_pseudo_labels, read_pseudo_labels
 from kanjo.errors import ConfigError, DataError
 from kanjo.inference import (
     Classifier,
@@ -48,16 +49,21 @@ class TrainingData:
     dev: Table | None
     y_dev: np.ndarray | None
     soft_train: np.ndarray | None = None
+    pseudo: dict[str, Any] | None = None
+    """Where the last ``pseudo["rows"]`` training rows came from, when they are pseudo-labels."""
 
     def describe(self) -> dict[str, Any]:
-        def part(table: Table, y: np.ndarray) -> dict[str, Any]:
-            return {"file": str(table.path), "sha256": sha256_file(table.path),
-                    "rows": len(table), "label_counts": self.labels.counts(y)}
-
-        out = {"train": {**part(self.train, self.y_train),
+        n_pseudo = self.pseudo["rows"] if self.pseudo else 0
+        gold = len(self.train) - n_pseudo
+        out = {"train": {"file": str(self.train.path), "sha256": sha256_file(self.train.path),
+                         "rows": gold, "label_counts": self.labels.counts(self.y_train[:gold]),
                          "soft_labels": self.soft_train is not None}}
+        if self.pseudo:
+            out["pseudo_labels"] = {**self.pseudo,
+                                    "label_counts": self.labels.counts(self.y_train[gold:])}
         if self.dev is not None and self.y_dev is not None:
-            out["dev"] = part(self.dev, self.y_dev)
+            out["dev"] = {"file": str(self.dev.path), "sha256": sha256_file(self.dev.path),
+                          "rows": len(self.dev), "label_counts": self.labels.counts(self.y_dev)}
         return out
 
 
@@ -76,20 +82,27 @@ def prepare_data(data: str | Path, config: TrainConfig) -> TrainingData:
     dev = dev_table if dev_table is not None else (
         table.subset(dev_idx) if dev_idx is not None else None)
     y_dev = labels.encode(dev) if dev is not None else None
-    return TrainingData(labels, table.subset(train_idx), ids[train_idx], dev, y_dev,
-                        soft[train_idx] if soft is not None else None)
+    train, y_train = table.subset(train_idx), ids[train_idx]
+    soft_train = soft[train_idx] if soft is not None else None
+    if not config.pseudo_labels:
+        return TrainingData(labels, train, y_train, dev, y_dev, soft_train)
+    labelled = set(table.texts) | set(dev.texts if dev is not None else ())
+    pseudo = read_pseudo_labels(config.pseudo_labels, labels, labelled, rows=config.pseudo_rows,
+                                seed=config.seed, soft=config.soft_labels)
+    train, y_train, soft_train = add_pseudo_labels(train, y_train, soft_train, pseudo)
+    return TrainingData(labels, train, y_train, dev, y_dev, soft_train, pseudo.info)
 
 
 def soft_targets(labels: LabelSet, table: Table, mode: bool | str) -> np.ndarray | None:
     """The rows' label distributions to train on: ``True`` requires a soft-label column
-    (judges, soft_labels or label_distribution), ``"auto"`` uses one when the data has it,
-    ``False`` trains on the hard labels."""
+    (judges, soft_labels, label_distribution or probabilities), ``"auto"`` uses one when the
+    data has it, ``False`` trains on the hard labels."""
     if not mode:
         return None
     soft = labels.encode_soft(table)
     if soft is None and mode is True:
-        raise DataError("has no soft-label column (judges, soft_labels or "
-                        "label_distribution) for --soft-labels", file=table.path)
+        raise DataError("has no soft-label column (judges, soft_labels, label_distribution or "
+                        "probabilities) for --soft-labels", file=table.path)
     return soft
 
 

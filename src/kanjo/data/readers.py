@@ -22,7 +22,7 @@ FORMATS = ("auto", "csv", "tsv", "jsonl", "jrte", "txt")
 TEXT_COLUMNS = ("text", "sentence", "review", "content", "body")
 LABEL_COLUMNS = ("label", "labels", "sentiment", "category", "class")
 SPLIT_COLUMNS = ("split", "usage")
-SOFT_COLUMNS = ("judges", "soft_labels", "label_distribution")
+SOFT_COLUMNS = ("judges", "soft_labels", "label_distribution", "probabilities")
 # The JRTE corpus' classification files share one layout; the id prefix names the task.
 # label value → name, in id order (unknown prefixes read as pn, the sentiment file)
 JRTE_TASKS = {
