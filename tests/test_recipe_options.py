@@ -213,6 +213,7 @@ def test_pseudo_labels_from_predict_output(tmp_path: Path, tiny_bert: Path, toy_
                             "--model", str(tiny_bert), "--pseudo-labels", str(pseudo),
                             "--pseudo-rows", "20", *cli_flags(TINY_RECIPE)], capsys)
     assert code == 0, err
+    assert f"pseudo-labels: trained on 20 rows of {pseudo}" in err
     meta = json.loads((tmp_path / "student" / "kanjo.json").read_text())
     assert meta["data"]["pseudo_labels"]["rows"] == 20 and meta["data"]["train"]["rows"] == 120
     assert meta["dev_metrics"]["macro_f1"] > 0.9

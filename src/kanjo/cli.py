@@ -143,6 +143,11 @@ def train(
     classifier = train_model(data, out_dir, cfg, resume=resume, overwrite=overwrite)
     meta = classifier.meta
     err.print(f"[green]saved[/green] {out_dir}  ({meta['timings']['train_seconds']:.0f} s)")
+    if "pseudo_labels" in meta["data"]:
+        pseudo = meta["data"]["pseudo_labels"]
+        err.print(f"pseudo-labels: trained on {pseudo['rows']} rows of {pseudo['file']} "
+                  f"({pseudo['skipped_labelled']} left out as already labelled, "
+                  f"{pseudo['unused']} not sampled)")
     if "dev_metrics" in meta:
         err.print(f"dev: {summary_line(meta['dev_metrics'])}")
 

@@ -53,17 +53,18 @@ class TrainingData:
     """Where the last ``pseudo["rows"]`` training rows came from, when they are pseudo-labels."""
 
     def describe(self) -> dict[str, Any]:
-        n_pseudo = self.pseudo["rows"] if self.pseudo else 0
-        gold = len(self.train) - n_pseudo
-        out = {"train": {"file": str(self.train.path), "sha256": sha256_file(self.train.path),
-                         "rows": gold, "label_counts": self.labels.counts(self.y_train[:gold]),
+        def part(table: Table, y: np.ndarray) -> dict[str, Any]:
+            return {"file": str(table.path), "sha256": sha256_file(table.path),
+                    "rows": len(y), "label_counts": self.labels.counts(y)}
+
+        gold = len(self.train) - (self.pseudo["rows"] if self.pseudo else 0)
+        out = {"train": {**part(self.train, self.y_train[:gold]),
                          "soft_labels": self.soft_train is not None}}
         if self.pseudo:
             out["pseudo_labels"] = {**self.pseudo,
                                     "label_counts": self.labels.counts(self.y_train[gold:])}
         if self.dev is not None and self.y_dev is not None:
-            out["dev"] = {"file": str(self.dev.path), "sha256": sha256_file(self.dev.path),
-                          "rows": len(self.dev), "label_counts": self.labels.counts(self.y_dev)}
+            out["dev"] = part(self.dev, self.y_dev)
         return out
 
 

@@ -60,17 +60,16 @@ def read_pseudo_labels(path: str | Path, labels: LabelSet, labelled: Collection[
 
 def add_pseudo_labels(train: Table, y: np.ndarray, soft: np.ndarray | None,
                       pseudo: PseudoLabels) -> tuple[Table, np.ndarray, np.ndarray | None]:
-    """The training rows followed by the pseudo-labelled ones. When either side has soft
-    targets, both do (hard labels become one-hot rows)."""
-    k = max(soft.shape[1] if soft is not None else 0,
-            pseudo.soft.shape[1] if pseudo.soft is not None else 0)
+    """The training rows followed by the pseudo-labelled ones (the merged table keeps the
+    training file as its path). When either side has soft targets, both do: hard labels become
+    one-hot rows."""
     merged = dataclasses.replace(
         train, texts=train.texts + pseudo.table.texts, lines=train.lines + pseudo.table.lines,
         labels=None if train.labels is None else train.labels + (pseudo.table.labels or []),
         soft=None, splits=None)
     both = None
-    if k:
-        both = np.concatenate([soft if soft is not None else np.eye(k, dtype=np.float32)[y],
-                               pseudo.soft if pseudo.soft is not None
-                               else np.eye(k, dtype=np.float32)[pseudo.y]])
+    if soft is not None or pseudo.soft is not None:
+        one_hot = np.eye((soft if soft is not None else pseudo.soft).shape[1], dtype=np.float32)
+        both = np.concatenate([soft if soft is not None else one_hot[y],
+                               pseudo.soft if pseudo.soft is not None else one_hot[pseudo.y]])
     return merged, np.concatenate([y, pseudo.y]), both
