@@ -13,7 +13,11 @@ processes), and tabulates every stored recipe: mean ± sd over folds, the paired
 difference from the hard-label recipe (the options are single changes of it), and an
 ensemble with the TF-IDF model's out-of-fold probabilities. The third is the first on a binary
 task derived from pn (positive or not, in the corpus' rhr layout), to check that the defaults
-generalise beyond three-way sentiment. Prints a Markdown table and, with --record, appends it to
+generalise beyond three-way sentiment. A self-training recipe (one with a `teacher`) first trains
+the teacher recipe at the same seed (kept under .runs/dev/teachers), labels the unlabelled
+in-domain sentences with it (`kanjo predict`), trains the student with `--pseudo-labels`, and
+reports the student beside its own teacher (train → dev only: in cross-validation the teacher
+would have seen the held-out folds). Prints a Markdown table and, with --record, appends it to
 benchmarks/RESULTS.md. Reads the data from ../shared/data (CC BY-NC-SA 4.0: never copied into
 the project).
 """
