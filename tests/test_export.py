@@ -81,8 +81,8 @@ def test_onnx_predictions_match_torch(trained, exports, name, tolerance) -> None
     top2 = np.sort(expected, axis=1)[:, -2:]
     clear = np.flatnonzero(top2[:, 1] - top2[:, 0] > 2 * atol)
     assert len(clear) >= len(texts) - 3  # a borderline text or two at most
-    assert ([onnx_model.predict(texts)[i] for i in clear] ==
-            [torch_model.predict(texts)[i] for i in clear])
+    onnx_labels, torch_labels = onnx_model.predict(texts), torch_model.predict(texts)
+    assert [onnx_labels[i] for i in clear] == [torch_labels[i] for i in clear]
     assert onnx_model.temperature == torch_model.temperature
     np.testing.assert_allclose(onnx_model.predict_proba(texts, batch_size=5),
                                softmax(got, onnx_model.temperature), atol=1e-6)
