@@ -179,9 +179,8 @@ def test_pseudo_labels_from_predict_output(tmp_path: Path, tiny_bert: Path, toy_
     """Self-training: a teacher labels unlabelled text with `kanjo predict`; the student trains
     on the labelled rows plus a sample of those, the teacher's probabilities as targets, and
     never on a text that is in the labelled data (dev included)."""
-    options = {**TINY, "labels": None, "dev_split": 0.1}
     teacher = tmp_path / "teacher"
-    kanjo.train(toy_csv, teacher, model=str(tiny_bert), **options)
+    kanjo.train(toy_csv, teacher, model=str(tiny_bert), **TINY_RECIPE)
     unlabelled = [text for text, _ in toy_rows(60, seed=9)]
     (tmp_path / "u.txt").write_text("\n".join(unlabelled) + "\n", encoding="utf-8")
     pseudo = tmp_path / "pseudo.jsonl"
@@ -193,7 +192,7 @@ def test_pseudo_labels_from_predict_output(tmp_path: Path, tiny_bert: Path, toy_
     fresh = [text for text in unlabelled if text not in labelled]
     assert 20 < len(fresh) < len(unlabelled)  # the toy sentences repeat: some are labelled
     config = TrainConfig(model=str(tiny_bert), pseudo_labels=str(pseudo), pseudo_rows=20,
-                         **options)
+                         **TINY_RECIPE)
     prepared = prepare_data(toy_csv, config)
     assert prepared.pseudo["rows"] == 20
     assert prepared.pseudo["skipped_labelled"] == len(unlabelled) - len(fresh)
