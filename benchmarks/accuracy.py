@@ -42,9 +42,9 @@ from results import append, stored_or_run  # noqa: E402  (benchmarks/ is on sys.
 import kanjo  # noqa: E402
 from kanjo.cli import main as main_cli  # noqa: E402
 from kanjo.config import TrainConfig  # noqa: E402
-from kanjo.cross_validation import cross_validate  # noqa: E402
 from kanjo.data import LabelSet, read_table  # noqa: E402
-from kanjo.evaluation import classification_metrics  # noqa: E402
+from kanjo.evaluation.metrics import classification_metrics  # noqa: E402
+from kanjo.training.cross_validation import cross_validate  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 PN = ROOT.parent / "shared" / "data" / "jrte-pn" / "pn.train-dev.tsv"

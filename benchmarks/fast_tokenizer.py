@@ -77,8 +77,8 @@ def timed(fn: Callable[[], Any]) -> float:
 
 
 def measure(sentences: list[str], dic: str, vocab: Path, repeats: int) -> dict[str, Any]:
-    from kanjo.fast_japanese import FastJapaneseTokenizer
-    from kanjo.tokenize import encode
+    from kanjo.models.fast_japanese import FastJapaneseTokenizer
+    from kanjo.models.tokenize import encode
 
     tok = tokenizer(dic, vocab)
     fast = FastJapaneseTokenizer.from_slow(tok)

@@ -33,8 +33,8 @@ PN = SHARED / "jrte-pn" / "pn.train-dev.tsv"
 def before(text: Path) -> dict[str, Any]:
     """Held-out metrics of the default encoder with the head `kanjo pretrain` starts from."""
     from kanjo.data import read_texts
-    from kanjo.inference import model_max_length
-    from kanjo.pretraining import (
+    from kanjo.models.devices import model_max_length
+    from kanjo.training.pretraining import (
         Masker,
         PretrainConfig,
         evaluate,

@@ -30,7 +30,7 @@ from accuracy import RECIPES as ACCURACY_RECIPES  # noqa: E402  (benchmarks/ is 
 from results import append, stored_or_run  # noqa: E402
 
 import kanjo  # noqa: E402
-from kanjo.evaluation import classification_metrics  # noqa: E402
+from kanjo.evaluation.metrics import classification_metrics  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 PN = ROOT.parent / "shared" / "data" / "jrte-pn" / "pn.train-dev.tsv"

@@ -38,8 +38,8 @@ from results import RESULTS, replace_section  # noqa: E402  (benchmarks/ is on s
 
 import kanjo  # noqa: E402
 from kanjo.data import read_table  # noqa: E402
-from kanjo.evaluation import classification_metrics  # noqa: E402
-from kanjo.export import export  # noqa: E402
+from kanjo.evaluation.metrics import classification_metrics  # noqa: E402
+from kanjo.export.onnx import export  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
@@ -157,7 +157,7 @@ def coverage(model: Path) -> list[dict[str, Any]]:
     after trimming (and whether any covered one does: it must not), and how many gain <unk>."""
     from tokenizers import Tokenizer
 
-    from kanjo.vocab_trim import plan, trim_tokenizer_json
+    from kanjo.models.vocab_trim import plan, trim_tokenizer_json
 
     spec = json.loads((model / "tokenizer.json").read_text(encoding="utf-8"))
     spec["truncation"] = spec["padding"] = None

@@ -45,7 +45,7 @@ def run_kanjo(work: Path, trimmed: bool) -> dict[str, Any]:
 
     base = default_encoder_dir()
     if trimmed:
-        from kanjo.vocab_trim import trim
+        from kanjo.models.vocab_trim import trim
 
         base = work / "default-trimmed"
         if not base.exists():

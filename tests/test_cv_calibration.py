@@ -10,9 +10,8 @@ import pytest
 
 import kanjo
 from kanjo.config import TrainConfig
-from kanjo.cross_validation import cross_validate
-from kanjo.evaluation import calibration, fit_temperature
-from kanjo.inference import softmax
+from kanjo.evaluation.calibration import calibration, fit_temperature, softmax
+from kanjo.training.cross_validation import cross_validate
 from tests.conftest import TINY
 from tests.conftest import run_cli as run
 

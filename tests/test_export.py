@@ -14,8 +14,8 @@ import pytest
 
 import kanjo
 from kanjo.cli import main
-from kanjo.inference import softmax
-from kanjo.vocab_trim import japanese_pieces, plan, trim_tokenizer_json
+from kanjo.evaluation.calibration import softmax
+from kanjo.models.vocab_trim import japanese_pieces, plan, trim_tokenizer_json
 from tests.conftest import TINY
 from tests.conftest import run_cli as run
 
@@ -70,7 +70,7 @@ def test_onnx_predictions_match_torch(trained, exports, name, tolerance) -> None
     texts = TEXTS * 3 + ["部屋は最高でした。" * 30]  # one text longer than max_length
     torch_ids = torch_model.backend.tokenizer(texts, truncation=True,
                                               max_length=torch_model.backend.max_length)
-    from kanjo.tokenize import encode
+    from kanjo.models.tokenize import encode
 
     onnx_ids, cut = encode(onnx_model.backend.tokenizer, texts, onnx_model.backend.max_length)
     assert onnx_ids == torch_ids["input_ids"] and cut == 1
@@ -136,12 +136,12 @@ def test_an_export_saves_and_reloads(exports, tmp_path: Path) -> None:
 
 def test_failed_export_leaves_nothing_behind(trained, exports, tmp_path, monkeypatch,
                                              capsys) -> None:
-    from kanjo import export
+    from kanjo.export import onnx as export
 
     def broken(source: Path, dest: Path, blockwise: bool = False) -> None:
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(export, "_quantize_int8", broken)
+    monkeypatch.setattr(export, "quantize_int8", broken)
     with pytest.raises(RuntimeError):
         export.export(trained, tmp_path / "out", quantize="int8")
     assert list(tmp_path.iterdir()) == []
@@ -217,7 +217,7 @@ def _ids(directory: Path, texts: list[str]) -> list[list[int]]:
 
 def test_trimmed_model_tokenises_and_scores_covered_text_identically(tiny_unigram,
                                                                       tmp_path) -> None:
-    from kanjo import vocab_trim
+    from kanjo.models import vocab_trim
 
     original = json.loads((tiny_unigram / "tokenizer.json").read_text())
     keep = plan(original, ascii_top=0)

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from kanjo.fast_japanese import FastJapaneseTokenizer
-from kanjo.tokenize import _FAST_JAPANESE, encode
+from kanjo.models.fast_japanese import FastJapaneseTokenizer
+from kanjo.models.tokenize import _FAST_JAPANESE, encode
 
 SENTENCES = [
     "部屋はとても広くて清潔でした。",

@@ -11,10 +11,12 @@ import pytest
 import torch
 
 from kanjo.cli import main
+from kanjo.config import PretrainConfig
 from kanjo.errors import KanjoError, ModelError
-from kanjo.inference import Classifier
-from kanjo.masked_lm import MaskFiller
-from kanjo.pretraining import Masker, PretrainConfig, encode_texts, pretrain
+from kanjo.inference.classifier import Classifier
+from kanjo.inference.fill_mask import MaskFiller
+from kanjo.training.masking import Masker, encode_texts
+from kanjo.training.pretraining import pretrain
 from tests.conftest import run_cli as run
 
 SUBJECTS = ["温泉", "部屋", "朝食", "夕食", "ベッド", "ロビー", "駐車場", "露天風呂"]
@@ -248,7 +250,7 @@ def test_whole_word_masking_takes_whole_words(tiny_japanese_bert, unigram_dirs) 
 
 def test_resume_continues_the_interrupted_run_exactly(unigram_dirs, corpus, tmp_path,
                                                       monkeypatch) -> None:
-    import kanjo.pretraining as pretraining
+    import kanjo.training.pretraining as pretraining
 
     options = dict(model=str(unigram_dirs["encoder"]), steps=12, save_steps=4, head_steps=3,
                    batch_size=8, lr=3e-3, progress=False)

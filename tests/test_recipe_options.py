@@ -11,10 +11,12 @@ import pytest
 
 import kanjo
 from kanjo.config import TrainConfig
-from kanjo.cross_validation import cross_validate
 from kanjo.errors import ConfigError
-from kanjo.evaluation import classification_metrics
-from kanjo.training import class_weights, parameter_groups, prepare_data, rdrop_divergence
+from kanjo.evaluation.metrics import classification_metrics
+from kanjo.training.cross_validation import cross_validate
+from kanjo.training.losses import class_weights, rdrop_divergence, training_loss
+from kanjo.training.optimizer import parameter_groups
+from kanjo.training.prepare import prepare_data
 from tests.conftest import TINY as TINY_RECIPE
 from tests.conftest import cli_flags, run_cli, toy_rows, write_csv
 
@@ -93,8 +95,6 @@ def test_rdrop_trains_on_two_passes(tmp_path: Path, tiny_bert: Path) -> None:
     and the model still learns the separable set."""
     import torch
 
-    from kanjo.training import _make_loss_trainer
-
     rows = toy_rows(20, seed=5, neutral=False)
     data = write_csv(tmp_path / "toy.csv", rows)
     clf = kanjo.train(data, tmp_path / "rdrop", model=str(tiny_bert), rdrop=1.0, **TINY)
@@ -102,7 +102,6 @@ def test_rdrop_trains_on_two_passes(tmp_path: Path, tiny_bert: Path) -> None:
     assert clf.predict(texts) == [label for _, label in rows]
     assert clf.meta["config"]["rdrop"] == 1.0
 
-    trainer_class = _make_loss_trainer(None, 0.0, rdrop=1.0)
     model = clf.backend.model.train()
     batch = {"input_ids": torch.tensor([[2, 5, 6, 3], [2, 7, 3, 0]]),
              "attention_mask": torch.tensor([[1, 1, 1, 1], [1, 1, 1, 0]]),
@@ -111,7 +110,7 @@ def test_rdrop_trains_on_two_passes(tmp_path: Path, tiny_bert: Path) -> None:
     hook = model.register_forward_hook(
         lambda m, args, kwargs, out: rows_seen.append(kwargs["input_ids"].shape[0]),
         with_kwargs=True)
-    loss = trainer_class.compute_loss(object.__new__(trainer_class), model, dict(batch))
+    loss, _ = training_loss(model, dict(batch), rdrop=1.0)
     hook.remove()
     assert rows_seen == [4] and loss.item() > 0
 
@@ -128,7 +127,7 @@ def test_weight_averager_averages_the_last_snapshots(tiny_bert: Path) -> None:
     import torch
     from transformers import AutoModelForSequenceClassification
 
-    from kanjo.averaging import WeightAverager
+    from kanjo.training.averaging import WeightAverager
 
     model = AutoModelForSequenceClassification.from_pretrained(tiny_bert, num_labels=2)
     averager = WeightAverager(keep=2)

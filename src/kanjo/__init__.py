@@ -18,24 +18,24 @@ __version__ = "0.1.0"
 __all__ = ["Classifier", "load", "train"]
 
 if TYPE_CHECKING:
-    from kanjo.inference import Classifier
-    from kanjo.training import train
+    from kanjo.inference.classifier import Classifier
+    from kanjo.training.finetune import train
 
 
 def load(path: Any, device: str = "auto") -> Classifier:
     """Load a trained (or exported) model directory."""
-    from kanjo.inference import Classifier
+    from kanjo.inference.classifier import Classifier
 
     return Classifier.load(path, device=device)
 
 
 def __getattr__(name: str) -> Any:
     if name == "Classifier":
-        from kanjo.inference import Classifier
+        from kanjo.inference.classifier import Classifier
 
         return Classifier
     if name == "train":
-        from kanjo.training import train
+        from kanjo.training.finetune import train
 
         return train
     raise AttributeError(f"module 'kanjo' has no attribute {name!r}")

@@ -179,3 +179,73 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
         raise ConfigError("must hold a mapping of option: value", file=path)
     data = data.get("train", data)
     return {str(k).replace("-", "_"): v for k, v in data.items()}
+
+
+@dataclass
+class PretrainConfig:
+    """How to pretrain. Defaults are the measured recipe for the default encoder."""
+
+    model: str = "default"
+    """Base model: 'default', a local directory (an encoder, a classifier or a masked LM) or a
+    hub id. A model without a masked-LM head gets one, its decoder tied to the embeddings."""
+    steps: int | None = None
+    """Optimisation steps; give steps or epochs (neither: one epoch)."""
+    epochs: float | None = None
+    """Passes over the training sentences."""
+    batch_size: int = 32
+    lr: float = 1e-4
+    """Peak learning rate of the encoder (AdamW, warm-up then linear decay to 0)."""
+    head_lr: float = 3e-3
+    """Peak learning rate of a newly added head (a pretrained head uses ``lr``)."""
+    head_steps: int = 0
+    """Steps that train a newly added head alone, the encoder frozen, before the encoder joins."""
+    warmup: float = 0.1
+    """Warm-up: a fraction of the (encoder's) steps when < 1, else a number of steps."""
+    weight_decay: float = 0.01
+    mask_prob: float = 0.15
+    """Fraction of the tokens of each sentence to predict (80 % masked, 10 % random, 10 % kept)."""
+    whole_word: bool = False
+    """Mask whole words (fugashi + unidic-lite word boundaries) instead of single tokens."""
+    freeze_embeddings: bool = True
+    """Keep the word embeddings (and so the tied decoder weights) fixed."""
+    corpus_vocabulary: bool = True
+    """Train the softmax over the pieces that occur in the training text only (evaluation and
+    fill-mask score the whole vocabulary): for the default encoder's 250k multilingual pieces
+    this makes the output layer about fifty times smaller on Japanese text."""
+    max_length: int = 128
+    eval_size: int = 2000
+    """Sentences held out for evaluation (at most a tenth of the file); 0 = none."""
+    eval_steps: int | None = None
+    """Evaluate every N steps (and at the end); None evaluates at the end only."""
+    save_steps: int = 100
+    """Checkpoint every N steps for --resume."""
+    seed: int = 42
+    device: str = "auto"
+    format: str = "auto"
+    text_column: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.steps is not None and self.epochs is not None:
+            raise ConfigError("give --steps or --epochs, not both")
+        checks = {
+            "steps": self.steps is None or self.steps > 0,
+            "epochs": self.epochs is None or self.epochs > 0,
+            "batch_size": self.batch_size > 0,
+            "lr": self.lr > 0,
+            "head_lr": self.head_lr > 0,
+            "head_steps": self.head_steps >= 0,
+            "warmup": self.warmup >= 0,
+            "weight_decay": self.weight_decay >= 0,
+            "mask_prob": 0 < self.mask_prob < 1,
+            "max_length": self.max_length > 2,
+            "eval_size": self.eval_size >= 0,
+            "eval_steps": self.eval_steps is None or self.eval_steps > 0,
+            "save_steps": self.save_steps > 0,
+        }
+        for name, ok in checks.items():
+            if not ok:
+                raise ConfigError(f"{name.replace('_', '-')} is out of range: "
+                                  f"{getattr(self, name)}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)

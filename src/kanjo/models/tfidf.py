@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 from safetensors.numpy import load_file, save_file
+from scipy import special
 from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import normalize
@@ -181,11 +182,9 @@ class TfidfClassifier:
         """Class probabilities, shape ``[n, k]``; rows sum to 1."""
         scores = self.decision_function(texts)
         if self.coef_.shape[0] == 1:  # binary: sklearn stores one row, p1 = sigmoid(score)
-            p1 = 1.0 / (1.0 + np.exp(-scores[:, 0]))
+            p1 = special.expit(scores[:, 0])
             return np.column_stack([1.0 - p1, p1])
-        scores = scores - scores.max(axis=1, keepdims=True)
-        exp = np.exp(scores)
-        return exp / exp.sum(axis=1, keepdims=True)
+        return special.softmax(scores, axis=1)
 
     def predict(self, texts: Sequence[str]) -> np.ndarray:
         """Most probable label id per text, shape ``[n]``."""

@@ -42,7 +42,7 @@ def _fast_japanese(tokenizer: Any) -> Any:
     tokenizer object and again if its settings change; None for anything else."""
     if type(tokenizer).__name__ != "BertJapaneseTokenizer":
         return None
-    from kanjo.fast_japanese import FastJapaneseTokenizer
+    from kanjo.models.fast_japanese import FastJapaneseTokenizer
 
     fast = _FAST_JAPANESE.get(tokenizer, False)
     if fast is False or (fast is not None and not fast.is_current()):

@@ -23,9 +23,10 @@ import numpy as np
 from kanjo.config import TrainConfig
 from kanjo.data import LabelSet, read_table, train_dev_split
 from kanjo.errors import ConfigError, DataError
-from kanjo.evaluation import classification_metrics
+from kanjo.evaluation.metrics import classification_metrics
 from kanjo.storage import write_text_atomic
-from kanjo.training import TrainingData, fit, soft_targets
+from kanjo.training.finetune import fit
+from kanjo.training.prepare import TrainingData, soft_targets
 
 SUMMARY_KEYS = ("macro_f1", "accuracy", "weighted_f1", "macro_precision", "macro_recall", "ece")
 

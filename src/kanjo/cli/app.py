@@ -119,8 +119,8 @@ def train(
     """Fine-tune a classifier on labelled text and save it to --out."""
     _quiet_libraries()
     from kanjo.config import TrainConfig
-    from kanjo.evaluation import summary_line
-    from kanjo.training import train as train_model
+    from kanjo.evaluation.metrics import summary_line
+    from kanjo.training.finetune import train as train_model
 
     flags = dict(
         model=model, epochs=epochs, lr=lr, batch_size=batch_size, max_length=max_length,
@@ -181,7 +181,7 @@ def cv(
     """Stratified k-fold cross-validation: a table per fold and mean ± sd of every metric."""
     _quiet_libraries()
     from kanjo.config import TrainConfig
-    from kanjo.cross_validation import cross_validate
+    from kanjo.training.cross_validation import cross_validate
 
     flags = dict(model=model, epochs=epochs, lr=lr, seed=seed, soft_labels=soft_labels,
                  labels=labels, format=None if format == "auto" else format,
@@ -192,7 +192,7 @@ def cv(
         check_output_file(predictions)
     report = cross_validate(data, cfg, folds, fold_seed)
     if predictions is not None:
-        from kanjo.cross_validation import write_predictions
+        from kanjo.training.cross_validation import write_predictions
 
         write_predictions(report, predictions)
     for key in ("rows", "fold", "y", "oof_proba"):
@@ -200,7 +200,7 @@ def cv(
     if as_json:
         print(json.dumps(report, ensure_ascii=False, indent=2))
     else:
-        from kanjo.report import print_cv
+        from kanjo.cli.render import print_cv
 
         print_cv(out, report)
 
@@ -219,7 +219,7 @@ def evaluate(
 ) -> None:
     """Accuracy, macro/weighted P/R/F1, per-class scores and the confusion matrix."""
     _quiet_libraries()
-    from kanjo.inference import Classifier
+    from kanjo.inference.classifier import Classifier
 
     classifier = Classifier.load(model)
     metrics = classifier.evaluate(data, split=split, batch_size=batch_size, format=format,
@@ -227,7 +227,7 @@ def evaluate(
     if as_json:
         print(json.dumps(metrics, ensure_ascii=False, indent=2))
     else:
-        from kanjo.report import print_metrics
+        from kanjo.cli.render import print_metrics
 
         print_metrics(out, metrics)
 
@@ -247,7 +247,7 @@ def predict(
 ) -> None:
     """Label, score and every class probability per text, in input order."""
     _quiet_libraries()
-    from kanjo.inference import Classifier
+    from kanjo.inference.classifier import Classifier
 
     items = list(texts or [])
     if input is not None:
@@ -318,7 +318,7 @@ def export(
 ) -> None:
     """Export to ONNX for fast CPU inference; predict and evaluate use it like any model."""
     _quiet_libraries()
-    from kanjo.export import export as export_model
+    from kanjo.export.onnx import export as export_model
 
     texts = _read_input(str(trim_texts), "auto", None) if trim_texts else None
     path = export_model(model, out_dir, quantize=quantize, trim_vocab=trim_vocab or bool(texts),
@@ -338,7 +338,7 @@ def trim(
     """Drop the vocabulary Japanese text does not need (a smaller, faster-to-train model:
     `kanjo train --model DIR`)."""
     _quiet_libraries()
-    from kanjo.vocab_trim import trim as trim_model
+    from kanjo.models.vocab_trim import trim as trim_model
 
     summary = trim_model(model, out_dir, _read_input(str(texts), "auto", None) if texts else (),
                          overwrite=overwrite)
@@ -358,7 +358,7 @@ def fill_mask(
 ) -> None:
     """Predict the tokens behind [MASK] (translated to each model's own mask token)."""
     _quiet_libraries()
-    from kanjo.masked_lm import MaskFiller, print_fill_results
+    from kanjo.inference.fill_mask import MaskFiller, print_fill_results
 
     if top_k < 1:
         raise KanjoError(f"--top-k must be ≥ 1, got {top_k}")
@@ -416,8 +416,8 @@ def pretrain(
     """Continue masked-LM pretraining on unlabelled text; the output works with fill-mask and
     as `kanjo train --model DIR`."""
     _quiet_libraries()
-    from kanjo.pretraining import PretrainConfig
-    from kanjo.pretraining import pretrain as run_pretraining
+    from kanjo.training.pretraining import PretrainConfig
+    from kanjo.training.pretraining import pretrain as run_pretraining
 
     flags = dict(
         model=model, steps=steps, epochs=epochs, batch_size=batch_size, lr=lr, head_lr=head_lr,

@@ -182,7 +182,7 @@ class MaskFiller:
 
     @classmethod
     def load(cls, spec: str, device: str = "auto") -> MaskFiller:
-        from kanjo.inference import select_device
+        from kanjo.models.devices import select_device
 
         model, tokenizer, _ = load_masked_lm(spec, require_head=True)
         return cls(model, tokenizer, spec, select_device(device))
@@ -247,7 +247,7 @@ def _join(parts: list[str], fills: list[str]) -> str:
 
 
 def _max_length(model: Any, tokenizer: Any) -> int:
-    from kanjo.inference import model_max_length
+    from kanjo.models.devices import model_max_length
 
     return model_max_length(model, tokenizer, 10**6)
 

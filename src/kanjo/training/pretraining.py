@@ -27,7 +27,6 @@ hidden ``.OUT.partial`` work directory and renamed into place when it is complet
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
 import shutil
@@ -40,80 +39,22 @@ from typing import Any
 
 import numpy as np
 
-from kanjo.errors import ConfigError
-from kanjo.masked_lm import masked_logits, vocabulary_subset
+from kanjo.config import PretrainConfig
+from kanjo.data.batching import length_grouped_batches
+from kanjo.inference.fill_mask import masked_logits, vocabulary_subset
+from kanjo.training.checkpoints import last_complete_checkpoint
+from kanjo.training.masking import (
+    Encoded,
+    MaskedBatch,
+    Masker,
+    encode_texts,
+    heldout_batches,
+    heldout_split,
+)
+from kanjo.training.optimizer import decay_parameter_names
+from kanjo.training.run_meta import run_metadata
 
 CHECKPOINT_STATE = "state.json"  # written last: its presence marks a complete checkpoint
-
-
-@dataclass
-class PretrainConfig:
-    """How to pretrain. Defaults are the measured recipe for the default encoder."""
-
-    model: str = "default"
-    """Base model: 'default', a local directory (an encoder, a classifier or a masked LM) or a
-    hub id. A model without a masked-LM head gets one, its decoder tied to the embeddings."""
-    steps: int | None = None
-    """Optimisation steps; give steps or epochs (neither: one epoch)."""
-    epochs: float | None = None
-    """Passes over the training sentences."""
-    batch_size: int = 32
-    lr: float = 1e-4
-    """Peak learning rate of the encoder (AdamW, warm-up then linear decay to 0)."""
-    head_lr: float = 3e-3
-    """Peak learning rate of a newly added head (a pretrained head uses ``lr``)."""
-    head_steps: int = 0
-    """Steps that train a newly added head alone, the encoder frozen, before the encoder joins."""
-    warmup: float = 0.1
-    """Warm-up: a fraction of the (encoder's) steps when < 1, else a number of steps."""
-    weight_decay: float = 0.01
-    mask_prob: float = 0.15
-    """Fraction of the tokens of each sentence to predict (80 % masked, 10 % random, 10 % kept)."""
-    whole_word: bool = False
-    """Mask whole words (fugashi + unidic-lite word boundaries) instead of single tokens."""
-    freeze_embeddings: bool = True
-    """Keep the word embeddings (and so the tied decoder weights) fixed."""
-    corpus_vocabulary: bool = True
-    """Train the softmax over the pieces that occur in the training text only (evaluation and
-    fill-mask score the whole vocabulary): for the default encoder's 250k multilingual pieces
-    this makes the output layer about fifty times smaller on Japanese text."""
-    max_length: int = 128
-    eval_size: int = 2000
-    """Sentences held out for evaluation (at most a tenth of the file); 0 = none."""
-    eval_steps: int | None = None
-    """Evaluate every N steps (and at the end); None evaluates at the end only."""
-    save_steps: int = 100
-    """Checkpoint every N steps for --resume."""
-    seed: int = 42
-    device: str = "auto"
-    format: str = "auto"
-    text_column: str | None = None
-
-    def __post_init__(self) -> None:
-        if self.steps is not None and self.epochs is not None:
-            raise ConfigError("give --steps or --epochs, not both")
-        checks = {
-            "steps": self.steps is None or self.steps > 0,
-            "epochs": self.epochs is None or self.epochs > 0,
-            "batch_size": self.batch_size > 0,
-            "lr": self.lr > 0,
-            "head_lr": self.head_lr > 0,
-            "head_steps": self.head_steps >= 0,
-            "warmup": self.warmup >= 0,
-            "weight_decay": self.weight_decay >= 0,
-            "mask_prob": 0 < self.mask_prob < 1,
-            "max_length": self.max_length > 2,
-            "eval_size": self.eval_size >= 0,
-            "eval_steps": self.eval_steps is None or self.eval_steps > 0,
-            "save_steps": self.save_steps > 0,
-        }
-        for name, ok in checks.items():
-            if not ok:
-                raise ConfigError(f"{name.replace('_', '-')} is out of range: "
-                                  f"{getattr(self, name)}")
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
 
 
 @dataclass
@@ -122,203 +63,7 @@ class PretrainResult:
     meta: dict[str, Any]
 
 
-# --------------------------------------------------------------------------- data
-
-
-@dataclass
-class Encoded:
-    """Token ids of sentences, with word ids per token for whole-word masking."""
-
-    ids: list[list[int]]
-    words: list[list[int]] | None = None
-
-
-def heldout_split(n: int, eval_size: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """(train, held-out) row indices: a seeded random ``min(eval_size, n // 10)`` held out."""
-    order = np.random.default_rng(seed).permutation(n)
-    k = min(eval_size, n // 10)
-    return np.sort(order[k:]), np.sort(order[:k])
-
-
-def encode_texts(tokenizer: Any, texts: list[str], max_length: int,
-                 whole_word: bool = False) -> Encoded:
-    """Token ids (with special tokens, truncated); with ``whole_word`` also a word id per token
-    (-1 for special tokens) from fugashi word boundaries, or from WordPiece ``##`` marks for a
-    tokenizer without offsets (BertJapaneseTokenizer already splits words with MeCab)."""
-    from kanjo.tokenize import encode
-
-    if not whole_word:
-        return Encoded(encode(tokenizer, texts, max_length)[0])
-    special = set(tokenizer.all_special_ids)
-    if getattr(tokenizer, "is_fast", False):
-        enc = tokenizer(texts, truncation=True, max_length=max_length,
-                        return_offsets_mapping=True)
-        words = [_words_from_offsets(text, ids, offsets, special)
-                 for text, ids, offsets in zip(texts, enc["input_ids"], enc["offset_mapping"],
-                                               strict=True)]
-        return Encoded(enc["input_ids"], words)
-    ids = encode(tokenizer, texts, max_length)[0]
-    words = []
-    for seq in ids:
-        row, word = [], -1
-        for token_id, token in zip(seq, tokenizer.convert_ids_to_tokens(seq), strict=True):
-            if token_id in special:
-                row.append(-1)
-                continue
-            if not token.startswith("##") or word < 0:
-                word += 1
-            row.append(word)
-        words.append(row)
-    return Encoded(ids, words)
-
-
-_TAGGER: Any = None
-
-
-def _word_starts(text: str) -> list[int]:
-    """Character offsets where fugashi (unidic-lite) words start."""
-    global _TAGGER
-    if _TAGGER is None:
-        import fugashi
-
-        _TAGGER = fugashi.Tagger()
-    starts, pos = [], 0
-    for word in _TAGGER(text):
-        found = text.find(word.surface, pos)
-        if found < 0:
-            continue
-        starts.append(found)
-        pos = found + len(word.surface)
-    return starts
-
-
-def _words_from_offsets(text: str, ids: list[int], offsets: list[tuple[int, int]],
-                        special: set[int]) -> list[int]:
-    starts = np.asarray(_word_starts(text) or [0])
-    row = []
-    for token_id, (begin, end) in zip(ids, offsets, strict=True):
-        if token_id in special:
-            row.append(-1)
-        elif end <= begin:  # a bare word-start piece ('▁'): belongs to the next word
-            row.append(-2)
-        else:
-            row.append(int(np.searchsorted(starts, begin, side="right")) - 1)
-    for i in range(len(row) - 2, -1, -1):
-        if row[i] == -2:
-            row[i] = row[i + 1] if row[i + 1] >= 0 else len(starts)
-    return [len(starts) if w == -2 else w for w in row]
-
-
-def length_grouped_batches(lengths: np.ndarray, batch_size: int,
-                           rng: np.random.Generator) -> list[np.ndarray]:
-    """One epoch of index batches: shuffled, sorted by length within chunks of 50 batches (so
-    padding is small), the batches in random order."""
-    order = rng.permutation(len(lengths))
-    chunk = 50 * batch_size
-    batches = []
-    for start in range(0, len(order), chunk):
-        part = order[start:start + chunk]
-        part = part[np.argsort(-lengths[part], kind="stable")]
-        batches += [part[i:i + batch_size] for i in range(0, len(part), batch_size)]
-    return [batches[i] for i in rng.permutation(len(batches))]
-
-
-@dataclass
-class MaskedBatch:
-    input_ids: Any  # LongTensor [B, T]
-    attention_mask: Any  # LongTensor [B, T]
-    positions: Any  # BoolTensor [B, T]: the tokens to predict
-    labels: Any  # LongTensor [n]: their original ids
-
-
-class Masker:
-    """Pads a batch and chooses the tokens to predict: ``mask_prob`` of each sentence's
-    ordinary tokens (at least one), single tokens or whole words; of those 80 % become the mask
-    token, 10 % a random token and 10 % stay (``replace=False``: all become the mask)."""
-
-    def __init__(self, tokenizer: Any, mask_prob: float, vocab_size: int):
-        self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-        self.mask_id = tokenizer.mask_token_id
-        self.special = sorted(set(tokenizer.all_special_ids))
-        self.mask_prob = mask_prob
-        self.vocab_size = vocab_size
-
-    def __call__(self, ids: list[list[int]], words: list[list[int]] | None, generator: Any,
-                 replace: bool = True) -> MaskedBatch:
-        import torch
-
-        width = max(len(x) for x in ids)
-        input_ids = torch.full((len(ids), width), self.pad_id, dtype=torch.long)
-        attention = torch.zeros((len(ids), width), dtype=torch.long)
-        for i, seq in enumerate(ids):
-            input_ids[i, :len(seq)] = torch.tensor(seq)
-            attention[i, :len(seq)] = 1
-        ordinary = attention.bool() & ~torch.isin(input_ids, torch.tensor(self.special))
-        if words is None:
-            chosen = (torch.rand(input_ids.shape, generator=generator) < self.mask_prob)
-            chosen &= ordinary
-            # every sentence predicts at least one token
-            empty = ~chosen.any(dim=1) & ordinary.any(dim=1)
-            if empty.any():
-                noise = torch.rand(input_ids.shape, generator=generator).masked_fill(
-                    ~ordinary, -1.0)
-                pick = noise.argmax(dim=1)
-                rows = empty.nonzero().squeeze(1)
-                chosen[rows, pick[rows]] = True
-        else:
-            chosen = self._whole_words(words, input_ids.shape, generator)
-        labels = input_ids[chosen]
-        masked = input_ids.clone()
-        if replace:
-            roll = torch.rand(labels.shape, generator=generator)
-            random_ids = torch.randint(self.vocab_size, labels.shape, generator=generator)
-            values = torch.where(roll < 0.8, torch.full_like(labels, self.mask_id),
-                                 torch.where(roll < 0.9, random_ids, labels))
-        else:
-            values = torch.full_like(labels, self.mask_id)
-        masked[chosen] = values
-        return MaskedBatch(masked, attention, chosen, labels)
-
-    def _whole_words(self, words: list[list[int]], shape: Any, generator: Any) -> Any:
-        import torch
-
-        chosen = torch.zeros(shape, dtype=torch.bool)
-        for i, row in enumerate(words):
-            by_word: dict[int, list[int]] = {}
-            for position, word in enumerate(row):
-                if word >= 0:
-                    by_word.setdefault(word, []).append(position)
-            if not by_word:
-                continue
-            budget = max(1, round(self.mask_prob * sum(map(len, by_word.values()))))
-            keys = list(by_word)
-            taken = 0
-            for j in torch.randperm(len(keys), generator=generator).tolist():
-                if taken >= budget:
-                    break
-                positions = by_word[keys[j]]
-                chosen[i, positions] = True
-                taken += len(positions)
-        return chosen
-
-
 # --------------------------------------------------------------------------- evaluation
-
-
-def heldout_batches(masker: Masker, encoded: Encoded, seed: int,
-                    batch_size: int = 64) -> list[MaskedBatch]:
-    """Fixed evaluation batches: the same tokens masked (all by the mask token) every time."""
-    import torch
-
-    generator = torch.Generator().manual_seed(seed)
-    lengths = np.array([len(x) for x in encoded.ids])
-    order = np.argsort(-lengths, kind="stable")
-    out = []
-    for start in range(0, len(order), batch_size):
-        index = order[start:start + batch_size]
-        words = [encoded.words[i] for i in index] if encoded.words is not None else None
-        out.append(masker([encoded.ids[i] for i in index], words, generator, replace=False))
-    return out
 
 
 def evaluate(model: Any, batches: list[MaskedBatch], vocab_limit: int | None = None
@@ -359,7 +104,7 @@ def prepare_model(config: PretrainConfig) -> tuple[Any, Any, bool]:
     initialised, seeded by ``config.seed``)."""
     import torch
 
-    from kanjo.masked_lm import load_masked_lm
+    from kanjo.inference.fill_mask import load_masked_lm
 
     torch.manual_seed(config.seed)
     model, tokenizer, new_head = load_masked_lm(config.model, require_head=False)
@@ -400,9 +145,8 @@ def pretrain(text: str | Path, out: str | Path, config: PretrainConfig | None = 
              **options: Any) -> PretrainResult:
     """Pretrain ``config.model`` on the sentences of ``text`` and write the masked LM to
     ``out``. ``options`` are PretrainConfig fields, used when no ``config`` is given."""
-    import kanjo
     from kanjo.data import read_texts
-    from kanjo.inference import model_max_length, select_device
+    from kanjo.models.devices import model_max_length, select_device
     from kanjo.storage import (
         check_writable_target,
         claim_work_dir,
@@ -439,14 +183,9 @@ def pretrain(text: str | Path, out: str | Path, config: PretrainConfig | None = 
         shutil.rmtree(staged)
     model.to("cpu").save_pretrained(staged)
     tokenizer.save_pretrained(staged)
-    meta = {
-        "kind": "masked-lm",
-        "kanjo_version": kanjo.__version__,
-        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "base_model": config.model,
+    meta = run_metadata(config.model, config.to_dict(), data, kind="masked-lm")
+    meta.update({
         "head_added": new_head,
-        "config": config.to_dict(),
-        "data": data,
         "steps": loop.total,
         "head_only_steps": loop.head_steps,
         "max_length": max_length,
@@ -456,7 +195,7 @@ def pretrain(text: str | Path, out: str | Path, config: PretrainConfig | None = 
                     "eval_seconds": round(loop.eval_seconds, 1),
                     "total_seconds": round(time.time() - started, 1)},
         "checksums": record_checksums(staged, ["model.safetensors"]),
-    }
+    })
     write_meta(staged, meta)
     publish(staged, out, overwrite=overwrite or resume)
     shutil.rmtree(work, ignore_errors=True)
@@ -558,7 +297,7 @@ class TrainingLoop:
                            f"top-5 {metrics['top5']:.4f}")
 
     def _restore(self) -> int:
-        checkpoint = _last_checkpoint(self.checkpoints)
+        checkpoint = last_complete_checkpoint(self.checkpoints, "step", CHECKPOINT_STATE)
         if checkpoint is None:
             return 0
         step, self.history, self.seconds = _load_checkpoint(checkpoint, self.model,
@@ -598,16 +337,17 @@ def _is_embedding(name: str) -> bool:
 
 
 def _param_groups(model: Any, config: PretrainConfig, new_head: bool) -> list[dict[str, Any]]:
-    """AdamW groups: head and encoder (roles for the schedule) × with/without weight decay.
-    Biases and LayerNorms get no decay; the tied decoder weight counts as an embedding."""
+    """AdamW groups: head and encoder (roles for the schedule) × with/without weight decay
+    (:func:`~kanjo.training.optimizer.decay_parameter_names`, the rule fine-tuning uses too)."""
     base = model.base_model_prefix + "."
+    decayed = decay_parameter_names(model)
     groups: dict[tuple[str, bool], dict[str, Any]] = {}
     for name, param in model.named_parameters():  # shared (tied) parameters come once
         if config.freeze_embeddings and _is_embedding(name):
             param.requires_grad = False
             continue
         role = "encoder" if name.startswith(base) else "head"
-        decay = param.ndim > 1 and not _is_embedding(name)
+        decay = name in decayed
         group = groups.setdefault((role, decay), {
             "params": [], "names": [], "role": role,
             "weight_decay": config.weight_decay if decay else 0.0,
@@ -654,18 +394,6 @@ def _save_checkpoint(directory: Path, step: int, model: Any, optimizer: Any,
     for old in directory.glob("step-*"):
         if old != target:
             shutil.rmtree(old, ignore_errors=True)
-
-
-def _last_checkpoint(directory: Path) -> Path | None:
-    """The newest complete checkpoint (a half-written one, killed while saving, is removed)."""
-    found = sorted(directory.glob("step-*"), key=lambda p: int(p.name.split("-")[-1]))
-    for candidate in reversed(found):
-        try:
-            json.loads((candidate / CHECKPOINT_STATE).read_text(encoding="utf-8"))
-            return candidate
-        except (OSError, ValueError):
-            shutil.rmtree(candidate, ignore_errors=True)
-    return None
 
 
 def _load_checkpoint(path: Path, model: Any, optimizer: Any

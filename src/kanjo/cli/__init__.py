@@ -1,0 +1,5 @@
+"""The ``kanjo`` command: a thin skin over the Python API (one module per command group)."""
+
+from kanjo.cli.app import app, main
+
+__all__ = ["app", "main"]

@@ -1,0 +1,137 @@
+"""ONNX export of a trained transformer classifier (optionally int8 and vocabulary-trimmed).
+
+An export directory holds ``model.onnx``, the tokenizer and ``kanjo.json`` with ``backend: onnx``
+and everything else of the source model's metadata (labels, temperature, metrics); it is run by
+:class:`kanjo.inference.onnx_backend.OnnxBackend`.
+
+The graph comes from torch's TorchScript-based exporter (``dynamo=False``): the dynamo exporter
+needs ``onnxscript``, which kanjo does not depend on. Tracing a transformers 5 BERT warns about
+Python conditions that become constants; they concern causal masks and cache offsets, which a
+bidirectional encoder never uses, and every export is checked against the torch model on a
+padded batch of another shape than the traced one.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from kanjo.errors import KanjoError, ModelError
+from kanjo.export.quantize import QUANTIZE, quantize_int8
+from kanjo.inference.onnx_backend import MODEL_FILE, TOKENIZER_FILE, OnnxBackend
+from kanjo.storage import atomic_directory, check_writable_target, read_meta
+
+OPSET = 17
+
+
+def export(model: str | Path, out: str | Path, quantize: str | None = None,
+           trim_vocab: bool = False, trim_texts: list[str] | None = None,
+           overwrite: bool = False) -> Path:
+    """Export the transformer classifier at ``model`` to an ONNX directory ``out`` (written
+    atomically). ``quantize``: one of :data:`QUANTIZE`. ``trim_vocab``: keep
+    only the pieces Japanese text needs (:mod:`kanjo.vocab_trim`) plus those ``trim_texts`` use.
+    """
+    from transformers.utils import logging as hf_logging
+
+    from kanjo.inference.classifier import Classifier
+    from kanjo.inference.torch_backend import TorchBackend
+
+    hf_logging.disable_progress_bar()
+    if quantize not in (None, *QUANTIZE):
+        raise KanjoError(f"unknown quantisation '{quantize}'",
+                         hint=f"use --quantize {' or '.join(QUANTIZE)}")
+    source = Path(model)
+    kind = read_meta(source).get("backend", "torch") if source.is_dir() else "torch"
+    if kind != "torch":
+        raise ModelError(f"is a {kind} model: only transformer models can be exported",
+                         file=source)
+    check_writable_target(Path(out), overwrite)  # before the slow part
+    classifier = Classifier.load(source, device="cpu")
+    backend: Any = classifier.backend
+    started = time.time()
+    info: dict[str, Any] = {"source": str(source), "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                            "opset": OPSET, "quantize": quantize}
+    with atomic_directory(Path(out), overwrite) as staged:
+        if trim_vocab:
+            from kanjo.models.vocab_trim import trim_model_dir
+
+            trimmed = staged / ".trimmed"
+            trimmed.mkdir()
+            info["vocab_trim"] = trim_model_dir(source, trimmed, trim_texts or ())
+            backend = TorchBackend.load(trimmed, backend.max_length, "cpu")
+        _write_onnx(backend, staged / MODEL_FILE, quantize)
+        _write_tokenizer(backend, staged)
+        if trim_vocab:
+            shutil.rmtree(staged / ".trimmed")
+        exported = Classifier(OnnxBackend.load(staged, backend.max_length), classifier.labels,
+                              classifier.meta)
+        info["seconds"] = round(time.time() - started, 1)
+        exported.meta.pop("checksums", None)
+        exported.meta["export"] = info
+        exported.save_to(staged)
+    return Path(out)
+
+
+def _write_onnx(backend: Any, path: Path, quantize: str | None) -> None:
+    """Trace the model to ONNX (dynamic batch and sequence axes), check it against torch, and
+    quantise it when asked."""
+    import torch
+
+    model = backend.model.eval().to("cpu")
+    generator = torch.Generator().manual_seed(0)
+    vocab = model.config.vocab_size
+
+    def batch(rows: int, width: int) -> tuple[Any, Any]:
+        ids = torch.randint(5, vocab, (rows, width), generator=generator)
+        mask = torch.ones_like(ids)
+        mask[-1, width // 2:] = 0  # one padded row: the mask path must be traced
+        return ids, mask
+
+    fp32 = path.with_name("fp32.onnx") if quantize else path
+    axes = {"input_ids": {0: "batch", 1: "sequence"}, "attention_mask": {0: "batch",
+            1: "sequence"}, "logits": {0: "batch"}}
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")  # TracerWarnings (see the module docstring)
+        torch.onnx.export(model, batch(2, 8), str(fp32), input_names=list(axes)[:2],
+                          output_names=["logits"], dynamic_axes=axes, opset_version=OPSET,
+                          do_constant_folding=True, dynamo=False)
+        ids, mask = batch(3, 13)
+        expected = model(input_ids=ids, attention_mask=mask).logits.float().numpy()
+    got = _run(fp32, ids.numpy(), mask.numpy())
+    if not np.allclose(got, expected, rtol=1e-3, atol=1e-4):
+        raise ModelError(f"the ONNX graph does not reproduce the model (largest logit "
+                         f"difference {np.abs(got - expected).max():.2g})",
+                         hint="please report this model's architecture")
+    if quantize:
+        quantize_int8(fp32, path, blockwise=quantize == "int8-blockwise")
+        fp32.unlink()
+
+
+def _run(path: Path, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    return session.run(None, {"input_ids": ids.astype(np.int64),
+                              "attention_mask": mask.astype(np.int64)})[0]
+
+
+def _write_tokenizer(backend: Any, directory: Path) -> None:
+    """The tokenizer files, and a ``tokenizer.json`` that truncates at the model's length and
+    names its pad token, taken from the tokenizer transformers actually runs."""
+    tokenizer = backend.tokenizer
+    tokenizer.save_pretrained(directory)
+    fast = getattr(tokenizer, "backend_tokenizer", None)
+    if fast is None:
+        return
+    from tokenizers import Tokenizer
+
+    standalone = Tokenizer.from_str(fast.to_str())
+    standalone.enable_truncation(backend.max_length)
+    standalone.enable_padding(pad_id=tokenizer.pad_token_id or 0,
+                              pad_token=tokenizer.pad_token or "[PAD]")
+    standalone.save(str(directory / TOKENIZER_FILE), pretty=False)

@@ -1,0 +1,55 @@
+"""The torch backend: a transformers sequence-classification model and its tokenizer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from kanjo.data.batching import length_sorted_batches
+from kanjo.models.devices import model_max_length, select_device
+
+
+class TorchBackend:
+    """A transformers sequence-classification model and its tokenizer."""
+
+    kind = "torch"
+
+    def __init__(self, model: Any, tokenizer: Any, max_length: int, device: str = "auto"):
+        self.model = model.eval()
+        self.tokenizer = tokenizer
+        self.max_length = max_length
+        self.device = select_device(device)
+        self.model.to(self.device)
+
+    @classmethod
+    def load(cls, path: Path, max_length: int | None, device: str = "auto") -> TorchBackend:
+        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+        model = AutoModelForSequenceClassification.from_pretrained(path)
+        tokenizer = AutoTokenizer.from_pretrained(path)
+        return cls(model, tokenizer, model_max_length(model, tokenizer, max_length), device)
+
+    def logits(self, texts: list[str], batch_size: int) -> tuple[np.ndarray, int]:
+        import torch
+
+        from kanjo.models.tokenize import encode
+
+        ids, cut = encode(self.tokenizer, texts, self.max_length)
+        out = np.zeros((len(texts), self.model.config.num_labels), dtype=np.float32)
+        with torch.inference_mode():
+            for batch in length_sorted_batches([len(x) for x in ids], batch_size):
+                padded = self.tokenizer.pad({"input_ids": [ids[i] for i in batch]},
+                                            return_tensors="pt")
+                padded = {k: v.to(self.device) for k, v in padded.items()}
+                out[batch] = self.model(**padded).logits.float().cpu().numpy()
+        return out, cut
+
+    def save(self, directory: Path) -> list[str]:
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+        self.model.save_pretrained(directory)
+        self.tokenizer.save_pretrained(directory)
+        return ["model.safetensors"]

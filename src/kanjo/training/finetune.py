@@ -1,0 +1,319 @@
+"""Fine-tuning, top to bottom: prepared rows → tokenised rows → ``LossTrainer`` → best model →
+calibration on dev → the published model directory.
+
+The run is assembled in a hidden ``.OUT.partial`` directory that also holds its checkpoints, so
+a killed run continues with ``resume=True``; the finished model directory is renamed into place
+in one step.
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from kanjo.config import TrainConfig
+from kanjo.data import LabelSet
+from kanjo.errors import ConfigError
+from kanjo.evaluation.calibration import calibration, fit_temperature, softmax
+from kanjo.evaluation.metrics import classification_metrics
+from kanjo.inference.classifier import Classifier
+from kanjo.inference.tfidf_backend import TfidfBackend
+from kanjo.inference.torch_backend import TorchBackend
+from kanjo.models.devices import model_max_length, select_device
+from kanjo.storage import check_writable_target, claim_work_dir, publish, work_dir
+from kanjo.training.prepare import TrainingData, prepare_data
+from kanjo.training.run_meta import run_metadata
+
+CHECKPOINT_STATE = "trainer_state.json"  # Trainer writes it last: a complete checkpoint
+
+
+@dataclass
+class FinetuneResult:
+    """What one fine-tuning run produced: the model (on the CPU), and what kanjo.json records
+    about the run."""
+
+    classifier: Classifier
+    seconds: float
+    """Wall-clock seconds of ``Trainer.train``."""
+    info: dict[str, Any] = field(default_factory=dict)
+    """truncated_train_rows, schedule, class_weights, train_steps, best_checkpoint and, with
+    checkpoint averaging, checkpoint_average."""
+
+
+def train(
+    data: str | Path,
+    out: str | Path,
+    config: TrainConfig | None = None,
+    *,
+    resume: bool = False,
+    overwrite: bool = False,
+    **options: Any,
+) -> Classifier:
+    """Train a classifier on a labelled file and write it to ``out``; returns it loaded.
+
+    ``options`` are TrainConfig fields (``epochs=2``, ``model="tfidf"`` …) used when no
+    ``config`` is given. Raises :class:`~kanjo.errors.KanjoError` subclasses for bad data,
+    options or models, before any training starts.
+    """
+    config = config or TrainConfig(**options)
+    out = Path(out)
+    if not resume:
+        check_writable_target(out, overwrite)
+    return fit(prepare_data(data, config), config, out, resume=resume, overwrite=overwrite)
+
+
+def fit(prepared: TrainingData, config: TrainConfig, out: Path, *, resume: bool = False,
+        overwrite: bool = False) -> Classifier:
+    """Train on already prepared rows, calibrate on dev, and publish the model at ``out``."""
+    started = time.time()
+    meta = run_metadata(config.model, config.to_dict(), prepared.describe(),
+                        labels=list(prepared.labels.names))
+    work = work_dir(out)
+    if config.model == "tfidf":
+        if work.exists():
+            shutil.rmtree(work)
+        work.mkdir(parents=True)
+        classifier = _fit_tfidf(prepared)
+        info: dict[str, Any] = {}
+        train_seconds = time.time() - started
+    else:
+        claim_work_dir(work, {"config": meta["config"], "data": meta["data"]}, resume)
+        result = finetune(prepared, config, work, resume)
+        classifier, info, train_seconds = result.classifier, result.info, result.seconds
+    classifier.meta.update(meta)
+    classifier.meta.update(info)
+    if prepared.dev is not None:
+        classifier.meta.update(_calibrate_and_score(classifier, prepared, config.calibrate))
+    classifier.meta["timings"] = {"train_seconds": round(train_seconds, 1),
+                                  "total_seconds": round(time.time() - started, 1)}
+    model_dir = work / "model"
+    model_dir.mkdir(exist_ok=True)
+    classifier.save_to(model_dir)
+    if (work / "logs").exists():
+        shutil.move(str(work / "logs"), model_dir / "logs")
+    publish(model_dir, out, overwrite=overwrite or resume)
+    shutil.rmtree(work, ignore_errors=True)
+    classifier.path = out
+    return classifier
+
+
+def _calibrate_and_score(classifier: Classifier, prepared: TrainingData,
+                         calibrate: bool) -> dict[str, Any]:
+    """Dev metrics; with ``calibrate``, first fit the temperature on the dev scores."""
+    scores, _ = classifier.backend.logits(prepared.dev.texts, 64)
+    out: dict[str, Any] = {}
+    if calibrate:
+        out["ece_uncalibrated"] = calibration(prepared.y_dev, softmax(scores))["ece"]
+        classifier.temperature = fit_temperature(scores, prepared.y_dev)
+    proba = softmax(scores, classifier.temperature)
+    metrics = classification_metrics(prepared.y_dev, proba.argmax(axis=1),
+                                     prepared.labels.names, proba)
+    out["dev_metrics"] = _scalar_metrics(metrics)
+    return out
+
+
+def _scalar_metrics(metrics: dict[str, Any]) -> dict[str, Any]:
+    keep = ("n", "accuracy", "macro_f1", "weighted_f1", "macro_precision", "macro_recall",
+            "weighted_precision", "weighted_recall", "ece", "per_class", "confusion_matrix")
+    return {k: metrics[k] for k in keep if k in metrics}
+
+
+def _fit_tfidf(prepared: TrainingData) -> Classifier:
+    from kanjo.models.tfidf import TfidfClassifier
+
+    model = TfidfClassifier()
+    model.fit(prepared.train.texts, prepared.y_train, soft_targets=prepared.soft_train)
+    return Classifier(TfidfBackend(model), prepared.labels)
+
+
+def finetune(prepared: TrainingData, config: TrainConfig, work: Path,
+             resume: bool = False) -> FinetuneResult:
+    """Fine-tune ``config.model`` on the prepared rows with checkpoints in ``work``; with
+    ``resume``, continue from the last complete checkpoint there. The best checkpoint by dev
+    macro-F1 is the result when there is dev data."""
+    import torch
+    from transformers import set_seed
+    from transformers.utils import logging as hf_logging
+
+    from kanjo.data.batching import Collator
+    from kanjo.training.checkpoints import last_complete_checkpoint
+    from kanjo.training.losses import class_weights
+    from kanjo.training.optimizer import parameter_groups
+    from kanjo.training.trainer import LossTrainer
+
+    hf_logging.disable_progress_bar()  # per-checkpoint "Writing model shards" bars
+    set_seed(config.seed)
+    model, tokenizer = _load_base(config, prepared.labels)
+    max_length = model_max_length(model, tokenizer, config.max_length)
+    train_rows, cut = _rows(tokenizer, prepared.train.texts, prepared.y_train,
+                            prepared.soft_train, max_length)
+    dev_rows = None
+    if prepared.dev is not None:
+        dev_rows, _ = _rows(tokenizer, prepared.dev.texts, prepared.y_dev, None, max_length)
+    device = select_device(config.device)
+    epochs, eval_steps = schedule(len(train_rows), config)
+    weights = class_weights(prepared.y_train, len(prepared.labels), config.class_weight)
+    info: dict[str, Any] = {"truncated_train_rows": cut,
+                            "schedule": {"epochs": epochs, "eval_steps": eval_steps},
+                            "class_weights": weights}
+    callbacks, averager = _callbacks(config, work, has_dev=dev_rows is not None)
+    optimizer = torch.optim.AdamW(parameter_groups(model, config.lr, config.weight_decay,
+                                                   config.layer_decay))
+    names = prepared.labels.names
+    trainer = LossTrainer(
+        model=model,
+        optimizers=(optimizer, None),
+        args=_training_arguments(config, work, epochs, eval_steps, len(train_rows),
+                                 dev_rows is not None, device),
+        train_dataset=train_rows,
+        eval_dataset=dev_rows,
+        data_collator=Collator(tokenizer),
+        processing_class=tokenizer,
+        compute_metrics=lambda p: _trainer_metrics(p, names),
+        callbacks=callbacks,
+        class_weights=weights,
+        label_smoothing=config.label_smoothing,
+        rdrop=config.rdrop,
+    )
+    _use_kanjo_progress(trainer)
+    checkpoint = last_complete_checkpoint(work / "checkpoints", "checkpoint",
+                                          CHECKPOINT_STATE) if resume else None
+    started = time.time()
+    trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+    if averager is not None:
+        from kanjo.training.averaging import keep_better_average
+
+        info["checkpoint_average"] = keep_better_average(trainer, averager)
+    seconds = time.time() - started
+    info["train_steps"] = trainer.state.global_step
+    info["best_checkpoint"] = trainer.state.best_model_checkpoint and Path(
+        trainer.state.best_model_checkpoint).name
+    model = trainer.model.to("cpu") if device != "cpu" else trainer.model
+    shutil.rmtree(work / "checkpoints", ignore_errors=True)
+    backend = TorchBackend(model, tokenizer, max_length, config.device)
+    return FinetuneResult(Classifier(backend, prepared.labels), seconds, info)
+
+
+def _training_arguments(config: TrainConfig, work: Path, epochs: float, eval_steps: int,
+                        n_rows: int, has_dev: bool, device: str) -> Any:
+    import torch
+    from transformers import TrainingArguments
+
+    return TrainingArguments(
+        output_dir=str(work / "checkpoints"),
+        num_train_epochs=epochs,
+        per_device_train_batch_size=config.batch_size,
+        per_device_eval_batch_size=max(64, config.batch_size),
+        learning_rate=config.lr,
+        weight_decay=config.weight_decay,
+        warmup_steps=config.warmup,
+        lr_scheduler_type="linear",
+        eval_strategy="steps" if has_dev else "no",
+        save_strategy="steps",
+        eval_steps=eval_steps,
+        save_steps=eval_steps,
+        save_total_limit=1,
+        load_best_model_at_end=has_dev,
+        metric_for_best_model="macro_f1" if has_dev else None,
+        greater_is_better=True,
+        logging_steps=max(1, min(50, n_rows // config.batch_size // 4)),
+        report_to="none",
+        seed=config.seed,
+        train_sampling_strategy="group_by_length",
+        use_cpu=device == "cpu",
+        bf16=device.startswith("cuda") and torch.cuda.is_bf16_supported(),
+        remove_unused_columns=False,
+        dataloader_num_workers=0,
+    )
+
+
+def _callbacks(config: TrainConfig, work: Path, has_dev: bool) -> tuple[list[Any], Any]:
+    """TensorBoard logging, early stopping (with dev data) and the checkpoint averager."""
+    from torch.utils.tensorboard import SummaryWriter
+    from transformers import EarlyStoppingCallback
+    from transformers.integrations import TensorBoardCallback
+
+    callbacks: list[Any] = [TensorBoardCallback(SummaryWriter(str(work / "logs")))]
+    if has_dev and config.early_stopping:
+        callbacks.append(EarlyStoppingCallback(early_stopping_patience=config.early_stopping))
+    averager = None
+    if config.average_checkpoints > 1:
+        from kanjo.training.averaging import WeightAverager
+
+        averager = WeightAverager(config.average_checkpoints)
+        callbacks.append(averager)
+    return callbacks, averager
+
+
+def _use_kanjo_progress(trainer: Any) -> None:
+    """One kanjo progress bar instead of Trainer's bar and its printed log dicts."""
+    from transformers.trainer_callback import PrinterCallback, ProgressCallback
+
+    from kanjo.training.progress import KanjoProgress
+
+    trainer.remove_callback(ProgressCallback)
+    trainer.remove_callback(PrinterCallback)
+    trainer.add_callback(KanjoProgress())
+
+
+def _rows(tokenizer: Any, texts: list[str], y: np.ndarray, soft: np.ndarray | None,
+          max_length: int) -> tuple[list[dict[str, Any]], int]:
+    from kanjo.models.tokenize import encode
+
+    ids, cut = encode(tokenizer, texts, max_length)
+    rows = [{"input_ids": seq, "labels": int(label)} for seq, label in zip(ids, y, strict=True)]
+    if soft is not None:
+        for row, dist in zip(rows, soft, strict=True):
+            row["soft_labels"] = dist
+    return rows, cut
+
+
+def _load_base(config: TrainConfig, labels: LabelSet) -> tuple[Any, Any]:
+    """The base encoder with a fresh classification head for ``labels``, and its tokenizer."""
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    from kanjo.models.resolve import load_error, resolve
+
+    source = resolve(config.model)
+    if source.kind == "tfidf":
+        raise ConfigError("tfidf is not a transformer")
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(source.location)
+        model = AutoModelForSequenceClassification.from_pretrained(
+            source.location,
+            num_labels=len(labels),
+            id2label=labels.id2label,
+            label2id=labels.label2id,
+            ignore_mismatched_sizes=True,
+        )
+    except (OSError, ValueError) as exc:
+        raise load_error(source, exc) from None
+    base = model.base_model
+    if config.freeze_encoder:
+        for parameter in base.parameters():
+            parameter.requires_grad = False
+    elif config.freeze_embeddings:
+        base.get_input_embeddings().weight.requires_grad = False
+    return model, tokenizer
+
+
+def schedule(n_rows: int, config: TrainConfig) -> tuple[float, int]:
+    """Epochs (raised so that at least ``min_steps`` steps run) and the evaluation interval:
+    every epoch, but no more than about 8 evaluations (and checkpoints) a run."""
+    per_epoch = math.ceil(n_rows / config.batch_size)
+    epochs = max(config.epochs, config.min_steps / per_epoch)
+    total = math.ceil(per_epoch * epochs)
+    eval_steps = config.eval_steps or max(per_epoch, math.ceil(total / 8))
+    return round(epochs, 3), min(eval_steps, total)
+
+
+def _trainer_metrics(prediction: Any, names: tuple[str, ...]) -> dict[str, float]:
+    logits = prediction.predictions
+    metrics = classification_metrics(prediction.label_ids, np.argmax(logits, axis=-1), names)
+    return {k: metrics[k] for k in ("accuracy", "macro_f1", "weighted_f1")}

@@ -1,0 +1,83 @@
+"""The rows a run trains and selects on: read, labelled and split as the config says."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from kanjo.config import TrainConfig
+from kanjo.data import LabelSet, Table, read_table, train_dev_split
+from kanjo.data.pseudo_labels import add_pseudo_labels, read_pseudo_labels
+from kanjo.errors import DataError
+from kanjo.storage import sha256_file
+
+
+@dataclass
+class TrainingData:
+    """The rows a run trains and selects on, with their label ids."""
+
+    labels: LabelSet
+    train: Table
+    y_train: np.ndarray
+    dev: Table | None
+    y_dev: np.ndarray | None
+    soft_train: np.ndarray | None = None
+    pseudo: dict[str, Any] | None = None
+    """Where the last ``pseudo["rows"]`` training rows came from, when they are pseudo-labels."""
+
+    def describe(self) -> dict[str, Any]:
+        def part(table: Table, y: np.ndarray) -> dict[str, Any]:
+            return {"file": str(table.path), "sha256": sha256_file(table.path),
+                    "rows": len(y), "label_counts": self.labels.counts(y)}
+
+        gold = len(self.train) - (self.pseudo["rows"] if self.pseudo else 0)
+        out = {"train": {**part(self.train, self.y_train[:gold]),
+                         "soft_labels": self.soft_train is not None}}
+        if self.pseudo:
+            out["pseudo_labels"] = {**self.pseudo,
+                                    "label_counts": self.labels.counts(self.y_train[gold:])}
+        if self.dev is not None and self.y_dev is not None:
+            out["dev"] = part(self.dev, self.y_dev)
+        return out
+
+
+def prepare_data(data: str | Path, config: TrainConfig) -> TrainingData:
+    """Read, label and split the data as the config says."""
+    options = dict(format=config.format, text_column=config.text_column,
+                   label_column=config.label_column)
+    table = read_table(data, **options)
+    labels = LabelSet(tuple(config.labels)) if config.labels else LabelSet.infer(table)
+    ids = labels.encode(table)
+    soft = soft_targets(labels, table, config.soft_labels)
+    dev_table = read_table(config.dev, **options) if config.dev else None
+    train_idx, dev_idx = train_dev_split(table, ids, dev_table, config.dev_split, config.seed,
+                                         tuple(config.train_splits))
+    labels.check_classes(ids[train_idx], table)
+    dev = dev_table if dev_table is not None else (
+        table.subset(dev_idx) if dev_idx is not None else None)
+    y_dev = labels.encode(dev) if dev is not None else None
+    train, y_train = table.subset(train_idx), ids[train_idx]
+    soft_train = soft[train_idx] if soft is not None else None
+    if not config.pseudo_labels:
+        return TrainingData(labels, train, y_train, dev, y_dev, soft_train)
+    labelled = set(table.texts) | set(dev.texts if dev is not None else ())
+    pseudo = read_pseudo_labels(config.pseudo_labels, labels, labelled, rows=config.pseudo_rows,
+                                seed=config.seed, soft=config.soft_labels)
+    train, y_train, soft_train = add_pseudo_labels(train, y_train, soft_train, pseudo)
+    return TrainingData(labels, train, y_train, dev, y_dev, soft_train, pseudo.info)
+
+
+def soft_targets(labels: LabelSet, table: Table, mode: bool | str) -> np.ndarray | None:
+    """The rows' label distributions to train on: ``True`` requires a soft-label column
+    (judges, soft_labels, label_distribution or probabilities), ``"auto"`` uses one when the
+    data has it, ``False`` trains on the hard labels."""
+    if not mode:
+        return None
+    soft = labels.encode_soft(table)
+    if soft is None and mode is True:
+        raise DataError("has no soft-label column (judges, soft_labels, label_distribution or "
+                        "probabilities) for --soft-labels", file=table.path)
+    return soft
