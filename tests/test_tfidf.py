@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from sklearn.exceptions import NotFittedError
 
 from kanjo.models.tfidf import CONFIG_NAME, WEIGHTS_NAME, TfidfClassifier
 
@@ -99,9 +100,43 @@ def test_soft_targets_pull_probability_toward_their_mass() -> None:
 
 
 def test_rejects_bad_input() -> None:
-    with pytest.raises(RuntimeError, match="not fitted"):
+    with pytest.raises(NotFittedError):
         TfidfClassifier().predict(["a"])
     with pytest.raises(ValueError, match="no training examples"):
-        TfidfClassifier().fit(["a", "b"], [0, 2])
+        TfidfClassifier().fit(["a", "b"], soft_targets=np.array([[1.0, 0, 0], [0, 0, 1.0]]))
     with pytest.raises(ValueError, match="shape"):
         TfidfClassifier().fit(["a", "b"], soft_targets=np.ones((3, 2)))
+
+
+# scikit-learn's estimator checks that apply to an estimator over texts (the others feed numeric
+# 2-D arrays, which the tags declare unsupported, so check_estimator itself skips them)
+TEXT_ESTIMATOR_CHECKS = [
+    "check_no_attributes_set_in_init", "check_parameters_default_constructible",
+    "check_get_params_invariance", "check_set_params", "check_estimator_repr",
+    "check_estimator_cloneable", "check_do_not_raise_errors_in_init_or_set_params",
+    "check_valid_tag_types", "check_estimator_tags_renamed", "check_estimators_unfitted",
+    "check_classifiers_one_label",
+]
+
+
+@pytest.mark.parametrize("check", TEXT_ESTIMATOR_CHECKS)
+def test_is_a_scikit_learn_estimator(check: str) -> None:
+    from sklearn.utils import estimator_checks
+
+    getattr(estimator_checks, check)("TfidfClassifier", TfidfClassifier())
+
+
+def test_clone_and_string_labels() -> None:
+    """sklearn conventions: clone() gives an unfitted copy with the same parameters; labels may
+    be any classes (classes_ holds them sorted) and predict returns them."""
+    from sklearn.base import clone
+
+    texts, labels = toy(TRAIN_SUBJECTS, 3)
+    names = np.array(["negative", "positive", "neutral"])[labels]
+    model = TfidfClassifier(C=2.0).fit(texts, names)
+    assert model.classes_.tolist() == ["negative", "neutral", "positive"]
+    held_texts, held_labels = toy(HELD_OUT_SUBJECTS, 3)
+    assert (model.predict(held_texts) == np.array(["negative", "positive", "neutral"])[
+        held_labels]).mean() > 0.8
+    copy = clone(model)
+    assert copy.get_params() == model.get_params() and not hasattr(copy, "coef_")

@@ -6,17 +6,64 @@ on the command line override the file. Values are validated in ``__post_init__``
 
 from __future__ import annotations
 
+import ast
 import dataclasses
-import json
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from typing_extensions import Self
+
 from kanjo.errors import ConfigError
 
 
+class RunConfig:
+    """What the run configurations share: reading from a YAML/TOML file or a mapping (unknown
+    options are an error), ``to_dict``, and each field's documentation (the attribute docstring
+    written under it), from which the CLI builds its flags' help."""
+
+    @classmethod
+    def from_file(cls, path: str | Path, **overrides: Any) -> Self:
+        """Read a YAML or TOML file; ``overrides`` that are not None win over the file."""
+        values = read_config_file(path)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls.from_dict(values, source=str(path))
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any], source: str = "config") -> Self:
+        """The config of ``values``; raises :class:`ConfigError` naming ``source`` for an unknown
+        option, a wrong type or a value out of range."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ConfigError(f"{source}: unknown option(s) {', '.join(unknown)}",
+                              hint=f"known options: {', '.join(sorted(known))}")
+        try:
+            return cls(**values)
+        except TypeError as exc:
+            raise ConfigError(f"{source}: {exc}") from None
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def field_docs(cls) -> dict[str, str]:
+        """Each field's docstring, one line: ``{"epochs": "Passes over the training rows."}``."""
+        import inspect
+
+        tree = ast.parse(inspect.getsource(cls))
+        body = tree.body[0].body  # type: ignore[attr-defined]
+        docs = {}
+        for node, after in zip(body, body[1:], strict=False):
+            if (isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)
+                    and isinstance(after, ast.Expr) and isinstance(after.value, ast.Constant)
+                    and isinstance(after.value.value, str)):
+                docs[node.target.id] = " ".join(after.value.value.split())
+        return docs
+
+
 @dataclass
-class TrainConfig:
+class TrainConfig(RunConfig):
     """How to train. Defaults are the measured best recipe for the default encoder."""
 
     model: str = "default"
@@ -32,7 +79,7 @@ class TrainConfig:
     warmup: float = 0.1
     """Warm-up: a fraction of all steps when < 1, else a number of steps."""
     weight_decay: float = 0.01
-    """AdamW weight decay."""
+    """AdamW weight decay (not on biases and normalisation layers)."""
     seed: int = 42
     """Seed for initialisation, shuffling and the dev split."""
     freeze_encoder: bool = False
@@ -72,7 +119,9 @@ class TrainConfig:
     format: str = "auto"
     """Input format: auto, csv, tsv, jsonl, jrte."""
     text_column: str | None = None
+    """Column holding the text (common names such as text/sentence are found by themselves)."""
     label_column: str | None = None
+    """Column holding the label (common names such as label/sentiment are found by themselves)."""
     dev: str | None = None
     """A separate dev file; otherwise the split column's dev rows, else ``dev_split``."""
     dev_split: float = 0.1
@@ -125,31 +174,6 @@ class TrainConfig:
         if isinstance(self.train_splits, str):
             self.train_splits = [s.strip() for s in self.train_splits.split(",") if s.strip()]
 
-    @classmethod
-    def from_file(cls, path: str | Path, **overrides: Any) -> TrainConfig:
-        """Read a YAML or TOML file; ``overrides`` that are not None win over the file."""
-        values = read_config_file(path)
-        values.update({k: v for k, v in overrides.items() if v is not None})
-        return cls.from_dict(values, source=str(path))
-
-    @classmethod
-    def from_dict(cls, values: dict[str, Any], source: str = "config") -> TrainConfig:
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ConfigError(f"{source}: unknown option(s) {', '.join(unknown)}",
-                              hint=f"known options: {', '.join(sorted(known))}")
-        try:
-            return cls(**values)
-        except TypeError as exc:
-            raise ConfigError(f"{source}: {exc}") from None
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), ensure_ascii=False, sort_keys=True)
-
 
 def read_config_file(path: str | Path) -> dict[str, Any]:
     """A flat mapping of options from ``.yaml``/``.yml`` or ``.toml`` (dashes become
@@ -182,7 +206,7 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
 
 
 @dataclass
-class PretrainConfig:
+class PretrainConfig(RunConfig):
     """How to pretrain. Defaults are the measured recipe for the default encoder."""
 
     model: str = "default"
@@ -193,6 +217,7 @@ class PretrainConfig:
     epochs: float | None = None
     """Passes over the training sentences."""
     batch_size: int = 32
+    """Sentences per step."""
     lr: float = 1e-4
     """Peak learning rate of the encoder (AdamW, warm-up then linear decay to 0)."""
     head_lr: float = 3e-3
@@ -202,6 +227,7 @@ class PretrainConfig:
     warmup: float = 0.1
     """Warm-up: a fraction of the (encoder's) steps when < 1, else a number of steps."""
     weight_decay: float = 0.01
+    """AdamW weight decay (not on biases and normalisation layers)."""
     mask_prob: float = 0.15
     """Fraction of the tokens of each sentence to predict (80 % masked, 10 % random, 10 % kept)."""
     whole_word: bool = False
@@ -213,6 +239,7 @@ class PretrainConfig:
     fill-mask score the whole vocabulary): for the default encoder's 250k multilingual pieces
     this makes the output layer about fifty times smaller on Japanese text."""
     max_length: int = 128
+    """Longest sentence in tokens; longer ones are truncated."""
     eval_size: int = 2000
     """Sentences held out for evaluation (at most a tenth of the file); 0 = none."""
     eval_steps: int | None = None
@@ -220,9 +247,13 @@ class PretrainConfig:
     save_steps: int = 100
     """Checkpoint every N steps for --resume."""
     seed: int = 42
+    """Seed for the held-out split, the masks, dropout and the batch order."""
     device: str = "auto"
+    """'auto' (a GPU when present), 'cpu', 'cuda', 'cuda:1', 'mps'."""
     format: str = "auto"
+    """Input format: auto, txt (one sentence a line), csv, tsv, jsonl."""
     text_column: str | None = None
+    """Column holding the text in a CSV/TSV/JSONL file."""
 
     def __post_init__(self) -> None:
         if self.steps is not None and self.epochs is not None:
@@ -246,6 +277,3 @@ class PretrainConfig:
             if not ok:
                 raise ConfigError(f"{name.replace('_', '-')} is out of range: "
                                   f"{getattr(self, name)}")
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)

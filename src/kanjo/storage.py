@@ -142,9 +142,12 @@ def read_meta(directory: Path) -> dict[str, Any]:
     if not path.exists():
         return {}
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        meta = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ModelError(f"is damaged: {exc}", file=path) from None
+    if not isinstance(meta, dict):
+        raise ModelError("is damaged: not a JSON object", file=path)
+    return meta
 
 
 def record_checksums(directory: Path, names: list[str]) -> dict[str, dict[str, Any]]:

@@ -21,6 +21,7 @@ class Backend(Protocol):
 
     kind: str
     max_length: int | None
+    num_labels: int
 
     def logits(self, texts: list[str], batch_size: int) -> tuple[np.ndarray, int]:
         """Scores [n, k] in input order, and how many texts were truncated."""
@@ -32,35 +33,44 @@ class Backend(Protocol):
 def load_backend(path: Path, meta: dict[str, Any], device: str = "auto") -> Backend:
     """The backend for the model directory ``path`` whose kanjo.json is ``meta``.
 
-    Raises :class:`ModelError` (naming the file) for a directory that is not a classifier or
-    whose files are missing or damaged."""
+    Raises :class:`ModelError` naming the directory for anything that stops it from loading: not
+    a classifier, a missing, truncated or damaged weight, tokenizer or config file, an unknown
+    backend. ``--debug`` shows the loader's own exception as the cause."""
     kind = meta.get("backend", "torch")
-    if kind == "tfidf":
-        from kanjo.inference.tfidf_backend import TfidfBackend
-
-        return TfidfBackend.load(path)
-    if kind == "onnx":
-        from kanjo.inference.onnx_backend import OnnxBackend
-
-        return OnnxBackend.load(path, meta.get("max_length"))
-    if kind != "torch":
-        raise ModelError(f"kanjo.json names an unknown backend {kind!r}", file=path / "kanjo.json",
+    if kind not in ("torch", "onnx", "tfidf"):
+        raise ModelError(f"names an unknown backend {kind!r}", file=path / "kanjo.json",
                          hint="expected torch, onnx or tfidf: re-train or re-export the model")
-    _check_classifier_config(path, meta)
-    from kanjo.inference.torch_backend import TorchBackend
-
+    if kind == "torch":
+        _check_classifier_config(path, meta)
     try:
+        if kind == "tfidf":
+            from kanjo.inference.tfidf_backend import TfidfBackend
+
+            return TfidfBackend.load(path)
+        if kind == "onnx":
+            from kanjo.inference.onnx_backend import OnnxBackend
+
+            return OnnxBackend.load(path, meta.get("max_length"))
+        from kanjo.inference.torch_backend import TorchBackend
+
         return TorchBackend.load(path, meta.get("max_length"), device)
-    except (OSError, ValueError) as exc:
-        raise ModelError(f"cannot load the model: {exc}", file=path) from None
+    except ModelError:
+        raise
+    except Exception as exc:  # each loader (safetensors, onnxruntime, tokenizers, json) has its own
+        raise ModelError(f"cannot load the {kind} model: {_reason(exc)}", file=path,
+                         hint="the directory is damaged or incomplete: re-train or re-export "
+                              "it") from exc
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {text[:300]}" if text else type(exc).__name__
 
 
 def _check_classifier_config(path: Path, meta: dict[str, Any]) -> None:
     """A transformers directory must hold a sequence-classification model: anything else (a
     masked LM from ``kanjo pretrain``, a bare encoder) would load with a random head."""
-    if not (path / "config.json").exists():
-        raise ModelError("has no config.json: not a model directory", file=path)
-    config = json.loads((path / "config.json").read_text(encoding="utf-8"))
+    config = read_json(path / "config.json", "has no config.json: not a model directory")
     architectures = config.get("architectures") or []
     if meta.get("kind") == "masked-lm":
         problem = "is a masked language model (kanjo pretrain output), not a classifier"
@@ -74,9 +84,23 @@ def _check_classifier_config(path: Path, meta: dict[str, Any]) -> None:
 
 
 def config_labels(path: Path) -> list[str]:
-    config = json.loads((path / "config.json").read_text(encoding="utf-8"))
+    config = read_json(path / "config.json", "has no kanjo.json and no config.json")
     id2label = config.get("id2label") or {}
     if not id2label:
         raise ModelError("has no labels (no kanjo.json and no id2label in config.json)",
                          file=path)
     return [id2label[k] for k in sorted(id2label, key=int)]
+
+
+def read_json(path: Path, missing: str) -> dict[str, Any]:
+    """A JSON object from ``path``; :class:`ModelError` naming it when it is absent
+    (``missing`` says what that means), unreadable or not an object."""
+    if not path.exists():
+        raise ModelError(missing, file=path.parent)
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelError(f"is damaged: {exc}", file=path) from None
+    if not isinstance(value, dict):
+        raise ModelError("is damaged: not a JSON object", file=path)
+    return value

@@ -38,9 +38,14 @@ class Classifier:
         if not path.is_dir():
             raise ModelError("no such model directory", file=path)
         meta = read_meta(path)
+        _check_meta(path, meta)
         verify(path, meta)
         backend = load_backend(path, meta, device)
         names = meta.get("labels") or config_labels(path)
+        if len(names) != backend.num_labels:
+            raise ModelError(f"lists {len(names)} labels but the model has "
+                             f"{backend.num_labels} outputs", file=path / "kanjo.json",
+                             hint="kanjo.json was edited or belongs to another model")
         return cls(backend, LabelSet(tuple(names)), meta, path)
 
     def predict_proba(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
@@ -89,6 +94,31 @@ class Classifier:
 
     def __repr__(self) -> str:
         return f"Classifier(labels={list(self.labels.names)}, backend={self.backend.kind})"
+
+
+def _check_meta(path: Path, meta: dict[str, Any]) -> None:
+    """The kanjo.json fields that loading relies on have the right types (an edited file
+    otherwise fails deep inside a loader)."""
+    problems = []
+    labels = meta.get("labels")
+    if labels is not None and not (isinstance(labels, list) and labels and all(
+            isinstance(x, str) and x for x in labels) and len(set(labels)) == len(labels)):
+        problems.append("labels must be a list of distinct, non-empty names")
+    temperature = meta.get("temperature", 1.0)
+    if isinstance(temperature, bool) or not isinstance(temperature, int | float) or \
+            not temperature > 0:
+        problems.append(f"temperature must be a number > 0, got {temperature!r}")
+    max_length = meta.get("max_length")
+    if max_length is not None and (isinstance(max_length, bool) or
+                                   not isinstance(max_length, int) or max_length < 2):
+        problems.append(f"max_length must be an integer ≥ 2, got {max_length!r}")
+    checksums = meta.get("checksums", {})
+    if not isinstance(checksums, dict) or not all(
+            isinstance(v, dict) and isinstance(v.get("bytes"), int) for v in checksums.values()):
+        problems.append("checksums must map file names to {bytes, sha256}")
+    if problems:
+        raise ModelError(f"is damaged: {'; '.join(problems)}", file=path / "kanjo.json",
+                         hint="restore the file, or re-train / re-export the model")
 
 
 def _check_texts(texts: Sequence[str]) -> list[str]:

@@ -75,8 +75,8 @@ def load_masked_lm(spec: str, *, require_head: bool = True) -> tuple[Any, Any, b
         tokenizer = AutoTokenizer.from_pretrained(source.location)
         model, info = AutoModelForMaskedLM.from_pretrained(source.location,
                                                            output_loading_info=True)
-    except (OSError, ValueError) as exc:
-        raise load_error(source, exc) from None
+    except Exception as exc:  # transformers, safetensors and tokenizers each raise their own
+        raise load_error(source, exc) from exc
     prefix = model.base_model_prefix + "."
     missing = sorted(k for k in info["missing_keys"] if not k.startswith(prefix))
     if missing and require_head:

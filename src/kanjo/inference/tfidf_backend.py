@@ -17,6 +17,10 @@ class TfidfBackend:
     def __init__(self, model: Any):
         self.model = model
 
+    @property
+    def num_labels(self) -> int:
+        return int(self.model.n_classes_)
+
     @classmethod
     def load(cls, path: Path) -> TfidfBackend:
         from kanjo.models.tfidf import TfidfClassifier

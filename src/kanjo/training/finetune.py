@@ -127,8 +127,11 @@ def _scalar_metrics(metrics: dict[str, Any]) -> dict[str, Any]:
 def _fit_tfidf(prepared: TrainingData) -> Classifier:
     from kanjo.models.tfidf import TfidfClassifier
 
-    model = TfidfClassifier()
-    model.fit(prepared.train.texts, prepared.y_train, soft_targets=prepared.soft_train)
+    # targets over every label id, so that predict_proba's columns are the LabelSet's even if a
+    # class were missing from the training rows (fit then raises instead of shifting columns)
+    targets = prepared.soft_train if prepared.soft_train is not None else np.eye(
+        len(prepared.labels))[prepared.y_train]
+    model = TfidfClassifier().fit(prepared.train.texts, soft_targets=targets)
     return Classifier(TfidfBackend(model), prepared.labels)
 
 
@@ -292,8 +295,8 @@ def _load_base(config: TrainConfig, labels: LabelSet) -> tuple[Any, Any]:
             label2id=labels.label2id,
             ignore_mismatched_sizes=True,
         )
-    except (OSError, ValueError) as exc:
-        raise load_error(source, exc) from None
+    except Exception as exc:  # transformers, safetensors and tokenizers each raise their own
+        raise load_error(source, exc) from exc
     base = model.base_model
     if config.freeze_encoder:
         for parameter in base.parameters():

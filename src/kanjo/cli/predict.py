@@ -1,0 +1,110 @@
+"""``kanjo evaluate`` and ``kanjo predict``: score labelled data, label new texts."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from kanjo.cli.app import Format, LabelColumn, Model, TextColumn, _quiet_libraries, app, err, out
+from kanjo.errors import KanjoError
+from kanjo.storage import check_output_file, write_text_atomic
+
+
+@app.command()
+def evaluate(
+    model: Model,
+    data: Annotated[Path, typer.Argument(help="Labelled data to score.")],
+    split: Annotated[str | None, typer.Option(
+        help="Only rows of this split/usage value (train, dev, test).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    format: Format = "auto",
+    text_column: TextColumn = None,
+    label_column: LabelColumn = None,
+    batch_size: Annotated[int, typer.Option(help="Texts per batch.")] = 64,
+) -> None:
+    """Accuracy, macro/weighted P/R/F1, per-class scores and the confusion matrix."""
+    _quiet_libraries()
+    from kanjo.inference.classifier import Classifier
+
+    classifier = Classifier.load(model)
+    metrics = classifier.evaluate(data, split=split, batch_size=batch_size, format=format,
+                                  text_column=text_column, label_column=label_column)
+    if as_json:
+        print(json.dumps(metrics, ensure_ascii=False, indent=2))
+    else:
+        from kanjo.cli.render import print_metrics
+
+        print_metrics(out, metrics)
+
+
+@app.command()
+def predict(
+    model: Model,
+    texts: Annotated[list[str] | None, typer.Argument(help="Texts to classify.")] = None,
+    input: Annotated[str | None, typer.Option(
+        "--input", "-i", help="File of texts (txt: one per line; CSV/TSV/JSONL), or - for stdin."
+    )] = None,
+    output: Annotated[Path | None, typer.Option(
+        "--output", "-o", help="Write here (.csv → CSV, else JSONL); default stdout.")] = None,
+    format: Format = "auto",
+    text_column: TextColumn = None,
+    batch_size: Annotated[int, typer.Option(help="Texts per batch.")] = 64,
+) -> None:
+    """Label, score and every class probability per text, in input order."""
+    _quiet_libraries()
+    from kanjo.inference.classifier import Classifier
+
+    items = list(texts or [])
+    if input is not None:
+        items += _read_input(input, format, text_column)
+    if not items:
+        raise KanjoError("no texts given", hint="pass texts as arguments or --input FILE")
+    if output is not None:
+        check_output_file(output)
+    classifier = Classifier.load(model)
+    proba = classifier.predict_proba(items, batch_size=batch_size)
+    if classifier.last_truncated:
+        err.print(f"[yellow]warning:[/yellow] {classifier.last_truncated} text(s) longer than "
+                  f"{classifier.backend.max_length} tokens were truncated")
+    names = classifier.labels.names
+    rows = [{"text": text, "label": names[int(p.argmax())], "score": float(p.max()),
+             "probabilities": {n: float(v) for n, v in zip(names, p, strict=True)}}
+            for text, p in zip(items, proba, strict=True)]
+    _write_predictions(rows, names, output)
+
+
+def _read_input(source: str, format: str, text_column: str | None) -> list[str]:
+    from kanjo.data import read_texts
+
+    if source == "-":
+        lines = [line.rstrip("\r\n") for line in sys.stdin]
+        empty = [i + 1 for i, line in enumerate(lines) if not line.strip()]
+        if empty:
+            raise KanjoError("is empty or only whitespace", file="<stdin>", line=empty[0])
+        return lines
+    return read_texts(source, format, text_column).texts
+
+
+def _write_predictions(rows: list[dict[str, Any]], names: tuple[str, ...],
+                       output: Path | None) -> None:
+    """JSONL (or CSV for a .csv output) to stdout or, atomically, to ``output``."""
+    buffer = io.StringIO()
+    if output is not None and output.suffix.lower() == ".csv":
+        writer = csv.writer(buffer)
+        writer.writerow(["text", "label", "score", *[f"p_{n}" for n in names]])
+        for row in rows:
+            writer.writerow([row["text"], row["label"], f"{row['score']:.6f}",
+                             *[f"{row['probabilities'][n]:.6f}" for n in names]])
+    else:
+        for row in rows:
+            buffer.write(json.dumps(row, ensure_ascii=False) + "\n")
+    if output is None:
+        sys.stdout.write(buffer.getvalue())
+        return
+    write_text_atomic(output, buffer.getvalue())

@@ -1,0 +1,81 @@
+"""The training and pretraining flags come from the config dataclasses: names, defaults and help
+in one place; `kanjo cv` takes every training option; `kanjo pretrain --config`."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from pathlib import Path
+
+import pytest
+from typer.main import get_command
+
+from kanjo.cli import app
+from kanjo.config import PretrainConfig, TrainConfig
+from tests.conftest import run_cli
+
+
+def _options(command: str) -> dict[str, str]:
+    """{flag: help} of one command, as click sees it."""
+    click_command = get_command(app).commands[command]
+    return {opt: param.help or "" for param in click_command.params
+            for opt in param.opts}
+
+
+@pytest.mark.parametrize("command,config", [("train", TrainConfig), ("cv", TrainConfig),
+                                            ("pretrain", PretrainConfig)])
+def test_every_field_is_a_flag_with_its_default(command: str, config: type) -> None:
+    options = _options(command)
+    docs = config.field_docs()
+    for f in dataclasses.fields(config):
+        flag = "--" + f.name.replace("_", "-")
+        assert flag in options, flag
+        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+        shown = re.search(r"\[default: (.*)\]$", options[flag]).group(1)
+        expected = {True: "yes", False: "no", None: "none"}.get(default, default) \
+            if isinstance(default, bool | None) else (
+                ",".join(default) if isinstance(default, list) else default)
+        assert shown == str(expected), (flag, shown, expected)
+        assert options[flag].startswith(docs[f.name][:30])
+    assert "--config" in options
+
+
+def test_cv_takes_training_options(tmp_path: Path, capsys, toy_csv: Path) -> None:
+    """A recipe option that only `train` had before (class weighting) reaches every fold."""
+    code, out, err = run_cli(["cv", str(toy_csv), "--model", "tfidf", "--folds", "2",
+                              "--class-weight", "balanced", "--json"], capsys)
+    assert code == 0, err
+    code, _, err = run_cli(["cv", str(toy_csv), "--model", "tfidf", "--folds", "2",
+                            "--class-weight", "inverse"], capsys)
+    assert code == 2 and "class_weight" in err
+
+
+def test_flags_override_the_config_file(tmp_path: Path) -> None:
+    from kanjo.cli.options import with_config_options
+
+    seen: dict = {}
+
+    @with_config_options(TrainConfig)
+    def command(config: TrainConfig) -> None:
+        seen["config"] = config
+
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text("epochs: 2\nlr: 3e-4\nlabels: a,b\n", encoding="utf-8")
+    flags = {f.name: None for f in dataclasses.fields(TrainConfig)}
+    command(config_file=str(recipe), **{**flags, "lr": 5e-5})
+    assert (seen["config"].epochs, seen["config"].lr, seen["config"].labels) == (2, 5e-5,
+                                                                                  ["a", "b"])
+
+
+def test_pretrain_reads_a_config_file(tmp_path: Path, capsys) -> None:
+    text = tmp_path / "sentences.txt"
+    text.write_text("部屋は広かった。\n", encoding="utf-8")
+    recipe = tmp_path / "mlm.toml"
+    recipe.write_text("mask-prob = 1.5\n", encoding="utf-8")
+    code, _, err = run_cli(["pretrain", "--text", str(text), "--out", str(tmp_path / "m"),
+                            "--config", str(recipe)], capsys)
+    assert code == 2 and "mask-prob is out of range: 1.5" in err
+    recipe.write_text("unknown_option = 1\n", encoding="utf-8")
+    code, _, err = run_cli(["pretrain", "--text", str(text), "--out", str(tmp_path / "m"),
+                            "--config", str(recipe)], capsys)
+    assert code == 2 and "unknown option(s) unknown_option" in err
