@@ -79,3 +79,32 @@ def test_pretrain_reads_a_config_file(tmp_path: Path, capsys) -> None:
     code, _, err = run_cli(["pretrain", "--text", str(text), "--out", str(tmp_path / "m"),
                             "--config", str(recipe)], capsys)
     assert code == 2 and "unknown option(s) unknown_option" in err
+
+
+@pytest.mark.parametrize("args,message", [
+    (["trian"], "No such command 'trian'"),
+    (["train"], "Missing argument 'DATA'"),
+    (["predict", "model", "--bogus"], "No such option: --bogus"),
+    ([], "Usage: kanjo"),
+])
+def test_usage_errors_are_usage_errors(args: list[str], message: str, capsys) -> None:
+    """A mistyped command line gets click's usage message and exit 2, not "internal error"."""
+    code, out, err = run_cli(args, capsys)
+    assert code == 2
+    assert message in out + err and "internal error" not in out + err
+
+
+def test_version(capsys) -> None:
+    from kanjo import __version__
+
+    code, out, _ = run_cli(["--version"], capsys)
+    assert code == 0 and out.strip() == f"kanjo {__version__}"
+
+
+def test_help_lists_every_command_with_a_whole_summary(capsys) -> None:
+    code, out, _ = run_cli(["--help"], capsys)
+    assert code == 0
+    for command in ("train", "cv", "evaluate", "predict", "export", "trim", "fill-mask",
+                    "pretrain"):
+        line = next(x for x in out.splitlines() if x.strip().startswith(command + " "))
+        assert not line.rstrip().endswith("..."), line

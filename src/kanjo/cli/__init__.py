@@ -1,7 +1,8 @@
 """The ``kanjo`` command: a thin skin over the Python API, one module per command group
 (each registers its commands on :data:`kanjo.cli.app.app`)."""
 
-from kanjo.cli import export, predict, pretrain, train  # noqa: F401  (register the commands)
+# registers the commands, in the order `kanjo --help` lists them
+from kanjo.cli import train, predict, export, pretrain  # noqa: F401, I001
 from kanjo.cli.app import app, main
 
 __all__ = ["app", "main"]

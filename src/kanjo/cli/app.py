@@ -27,9 +27,20 @@ out = Console()
 _state = {"debug": False}
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from kanjo import __version__
+
+        out.print(f"kanjo {__version__}", highlight=False)
+        raise typer.Exit()
+
+
 @app.callback()
 def _options(
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
+    version: Annotated[bool, typer.Option(
+        "--version", callback=_print_version, is_eager=True,
+        help="Print the kanjo version and exit.")] = False,
 ) -> None:
     _state["debug"] = debug
 
@@ -43,31 +54,30 @@ def _quiet_libraries() -> None:
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
-Model = Annotated[str, typer.Argument(help="A model directory (kanjo output or export).")]
+Model = Annotated[str, typer.Argument(
+    metavar="MODEL", help="A model directory (kanjo output or export).")]
 Format = Annotated[str, typer.Option(help="auto, csv, tsv, jsonl, jrte or txt.")]
 TextColumn = Annotated[str | None, typer.Option(help="Column holding the text.")]
 LabelColumn = Annotated[str | None, typer.Option(help="Column holding the label.")]
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: run the app; errors become a message and an exit code, not a traceback."""
-    import click
-
+    """Entry point. Usage errors are typer's own (usage text, exit 2); a :class:`KanjoError`
+    becomes one message and exit 2; anything else an "internal error" line and exit 1 (the
+    traceback with ``--debug``)."""
     try:
-        app(args=argv, standalone_mode=False)
+        app(args=argv, prog_name="kanjo")  # standalone: click reports usage errors itself
+    except SystemExit as exc:  # standalone mode always exits; success returns to the caller
+        if exc.code not in (0, None):
+            raise
     except KanjoError as exc:
         if _state["debug"]:
             raise
         err.print(f"error: {exc}", style="bold red", highlight=False, markup=False)
         raise SystemExit(2) from None
-    except click.exceptions.ClickException as exc:
-        exc.show()
-        raise SystemExit(2) from None
-    except (KeyboardInterrupt, click.exceptions.Abort):
+    except KeyboardInterrupt:
         err.print("interrupted", style="red")
         raise SystemExit(130) from None
-    except click.exceptions.Exit as exc:
-        raise SystemExit(exc.exit_code) from None
     except Exception as exc:
         if _state["debug"]:
             raise

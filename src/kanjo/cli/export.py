@@ -14,9 +14,10 @@ TrimTexts = Annotated[Path | None, typer.Option(
     help="Also keep every piece these texts use (txt: a text a line; CSV/TSV/JSONL).")]
 
 
-@app.command()
+@app.command(short_help="Export to ONNX (int8) for fast CPU use.")
 def export(
-    model: Annotated[str, typer.Argument(help="A trained transformer model directory.")],
+    model: Annotated[str, typer.Argument(
+        metavar="MODEL", help="A trained transformer model directory.")],
     out_dir: Annotated[Path, typer.Option("--out", "-o", help="Output ONNX model directory.")],
     quantize: Annotated[str | None, typer.Option(
         help="int8: dynamic int8, about 4x smaller and 2x faster on CPU (scores move slightly "
@@ -38,10 +39,10 @@ def export(
     err.print(f"[green]saved[/green] {path}  ({size / 1e6:.1f} MB)")
 
 
-@app.command()
+@app.command(short_help="Drop vocabulary Japanese text does not need.")
 def trim(
     model: Annotated[str, typer.Argument(
-        help="default, a base encoder directory or a trained model directory.")],
+        metavar="MODEL", help="default, a base encoder directory or a trained model directory.")],
     out_dir: Annotated[Path, typer.Option("--out", "-o", help="Output model directory.")],
     texts: TrimTexts = None,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing --out.")] = False,

@@ -16,10 +16,11 @@ from kanjo.errors import KanjoError
 from kanjo.storage import check_output_file, write_text_atomic
 
 
-@app.command()
+@app.command(short_help="Score a model on labelled data.")
 def evaluate(
     model: Model,
-    data: Annotated[Path, typer.Argument(help="Labelled data to score.")],
+    data: Annotated[Path, typer.Argument(
+        metavar="DATA", help="Labelled data to score.")],
     split: Annotated[str | None, typer.Option(
         help="Only rows of this split/usage value (train, dev, test).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
@@ -43,10 +44,11 @@ def evaluate(
         print_metrics(out, metrics)
 
 
-@app.command()
+@app.command(short_help="Label new texts.")
 def predict(
     model: Model,
-    texts: Annotated[list[str] | None, typer.Argument(help="Texts to classify.")] = None,
+    texts: Annotated[list[str] | None, typer.Argument(
+        metavar="TEXTS", help="Texts to classify.")] = None,
     input: Annotated[str | None, typer.Option(
         "--input", "-i", help="File of texts (txt: one per line; CSV/TSV/JSONL), or - for stdin."
     )] = None,

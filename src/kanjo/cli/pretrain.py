@@ -14,11 +14,13 @@ from kanjo.config import PretrainConfig
 from kanjo.errors import KanjoError
 
 
-@app.command("fill-mask")
+@app.command("fill-mask", short_help="Fill [MASK] with a masked LM.")
 def fill_mask(
     model: Annotated[str, typer.Argument(
+        metavar="MODEL",
         help="A masked LM: a `kanjo pretrain` output, a transformers directory or a hub id.")],
-    text: Annotated[str, typer.Argument(help="Text with [MASK] where tokens are missing.")],
+    text: Annotated[str, typer.Argument(
+        metavar="TEXT", help="Text with [MASK] where tokens are missing.")],
     top_k: Annotated[int, typer.Option("--top-k", "-k", help="Candidates per mask.")] = 5,
     compare: Annotated[list[str] | None, typer.Option(
         help="More models to show side by side (repeat, or separate with commas).")] = None,
@@ -40,7 +42,7 @@ def fill_mask(
     print_fill_results(out, results)
 
 
-@app.command()
+@app.command(short_help="Continue masked-LM pretraining.")
 @with_config_options(PretrainConfig)
 def pretrain(
     text: Annotated[Path, typer.Option(

@@ -15,10 +15,11 @@ from kanjo.config import TrainConfig
 from kanjo.storage import check_output_file
 
 
-@app.command()
+@app.command(short_help="Fine-tune a classifier and save it.")
 @with_config_options(TrainConfig)
 def train(
-    data: Annotated[Path, typer.Argument(help="Labelled data: CSV/TSV/JSONL or JRTE pn.tsv.")],
+    data: Annotated[Path, typer.Argument(
+        metavar="DATA", help="Labelled data: CSV/TSV/JSONL or JRTE pn.tsv.")],
     out_dir: Annotated[Path, typer.Option("--out", "-o", help="Output model directory.")],
     config: TrainConfig,
     resume: Annotated[bool, typer.Option(help="Continue an interrupted run.")] = False,
@@ -41,10 +42,11 @@ def train(
         err.print(f"dev: {summary_line(meta['dev_metrics'])}")
 
 
-@app.command()
+@app.command(short_help="Cross-validate a training recipe.")
 @with_config_options(TrainConfig)
 def cv(
-    data: Annotated[Path, typer.Argument(help="Labelled data (test rows are left out).")],
+    data: Annotated[Path, typer.Argument(
+        metavar="DATA", help="Labelled data (test rows are left out).")],
     config: TrainConfig,
     folds: Annotated[int, typer.Option(help="Number of stratified folds.")] = 5,
     fold_seed: Annotated[int | None, typer.Option(
