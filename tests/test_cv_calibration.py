@@ -27,19 +27,31 @@ def test_fit_temperature_recovers_overconfidence() -> None:
     assert after["nll"] < before["nll"] and after["ece"] < before["ece"]
 
 
-def test_training_stores_and_applies_a_temperature(tmp_path: Path, tiny_bert: Path,
-                                                   toy_csv: Path) -> None:
-    clf = kanjo.train(toy_csv, tmp_path / "m", model=str(tiny_bert), **TINY)
+def test_training_folds_the_temperature_into_the_head(tmp_path: Path, tiny_bert: Path,
+                                                      toy_csv: Path) -> None:
+    """The fitted temperature is recorded and folded into the saved head: kanjo, the saved
+    model's raw logits and transformers' own pipeline give the same calibrated probabilities."""
+    from transformers import pipeline
+
+    kanjo.train(toy_csv, tmp_path / "m", model=str(tiny_bert), **TINY)
+    plain = kanjo.train(toy_csv, tmp_path / "p", model=str(tiny_bert), calibrate=False, **TINY)
     meta = json.loads((tmp_path / "m" / "kanjo.json").read_text())
-    assert meta["temperature"] != 1.0 and meta["temperature"] == clf.temperature
+    fitted = meta["calibration"]["temperature"]
+    assert fitted != 1.0 and meta["calibration"]["in_head"] and meta["temperature"] == 1.0
     assert "ece" in meta["dev_metrics"] and "ece_uncalibrated" in meta
     loaded = kanjo.load(tmp_path / "m")
-    texts = ["朝食は最高でした。", "部屋は最悪でした。"]
+    texts = ["朝食は最高でした。", "部屋は最悪でした。", "駐車場は一階です。"]
     scores, _ = loaded.backend.logits(texts, 8)
-    np.testing.assert_allclose(loaded.predict_proba(texts), softmax(scores, meta["temperature"]),
-                               atol=1e-6)
-    plain = kanjo.train(toy_csv, tmp_path / "p", model=str(tiny_bert), calibrate=False, **TINY)
-    assert plain.temperature == 1.0
+    proba = loaded.predict_proba(texts)
+    np.testing.assert_allclose(proba, softmax(scores), atol=1e-6)
+    # same seed, same data: the uncalibrated twin's logits divided by the temperature
+    raw, _ = kanjo.load(tmp_path / "p").backend.logits(texts, 8)
+    np.testing.assert_allclose(proba, softmax(raw, fitted), atol=1e-4)
+    classify = pipeline("text-classification", model=str(tmp_path / "m"), top_k=None)
+    for scored, row in zip(classify(texts), proba, strict=True):
+        got = {d["label"]: d["score"] for d in scored}
+        np.testing.assert_allclose([got[n] for n in loaded.labels.names], row, atol=1e-5)
+    assert plain.temperature == 1.0 and "calibration" not in plain.meta
 
 
 def test_cv_tfidf_folds_and_summary(toy_csv: Path) -> None:

@@ -35,6 +35,24 @@ class TorchBackend:
         tokenizer = AutoTokenizer.from_pretrained(path)
         return cls(model, tokenizer, model_max_length(model, tokenizer, max_length), device)
 
+    def fold_temperature(self, temperature: float) -> None:
+        """Divide the classification head's output layer (weight and bias) by ``temperature``,
+        so that the saved model's own logits are the calibrated ones: ``softmax(logits)`` in
+        ``transformers.pipeline``, an ONNX export or any other consumer equals kanjo's
+        ``softmax(logits / T)`` exactly (temperature scaling is linear in the last layer)."""
+        import torch
+
+        base = self.model.base_model
+        inside_base = {id(m) for m in base.modules()}
+        heads = [m for m in self.model.modules() if isinstance(m, torch.nn.Linear)
+                 and m.out_features == self.num_labels and id(m) not in inside_base]
+        if not heads:
+            raise ValueError("no output layer found in the classification head")
+        with torch.no_grad():
+            heads[-1].weight.div_(temperature)
+            if heads[-1].bias is not None:
+                heads[-1].bias.div_(temperature)
+
     def logits(self, texts: list[str], batch_size: int) -> tuple[np.ndarray, int]:
         import torch
 

@@ -105,12 +105,22 @@ def fit(prepared: TrainingData, config: TrainConfig, out: Path, *, resume: bool 
 
 def _calibrate_and_score(classifier: Classifier, prepared: TrainingData,
                          calibrate: bool) -> dict[str, Any]:
-    """Dev metrics; with ``calibrate``, first fit the temperature on the dev scores."""
+    """Dev metrics; with ``calibrate``, first fit the temperature on the dev scores. A torch
+    model gets the temperature folded into its head (kanjo.json's ``temperature`` is then 1:
+    nothing is left to apply at prediction); the TF-IDF baseline keeps it in kanjo.json."""
     scores, _ = classifier.backend.logits(prepared.dev.texts, 64)
     out: dict[str, Any] = {}
     if calibrate:
         out["ece_uncalibrated"] = calibration(prepared.y_dev, softmax(scores))["ece"]
-        classifier.temperature = fit_temperature(scores, prepared.y_dev)
+        temperature = fit_temperature(scores, prepared.y_dev)
+        folded = isinstance(classifier.backend, TorchBackend)
+        out["calibration"] = {"method": "temperature", "temperature": temperature,
+                              "fitted_on_dev_rows": len(prepared.y_dev), "in_head": folded}
+        if folded:
+            classifier.backend.fold_temperature(temperature)
+            scores = scores / temperature
+        else:
+            classifier.temperature = temperature
     proba = softmax(scores, classifier.temperature)
     metrics = classification_metrics(prepared.y_dev, proba.argmax(axis=1),
                                      prepared.labels.names, proba)
