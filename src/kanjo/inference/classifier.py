@@ -63,11 +63,12 @@ class Classifier:
 
     def evaluate(self, data: Any, split: str | None = None, batch_size: int = 64,
                  **read_options: Any) -> dict[str, Any]:
-        """Metrics on a labelled file (path) or Table; ``split`` selects rows by split column."""
-        from kanjo.data.readers import Table, read_table
+        """Metrics on labelled data: a file, a DataFrame, (text, label) pairs or (texts, labels)
+        (:func:`~kanjo.data.inputs.as_table`); ``split`` selects rows by the split column."""
+        from kanjo.data.inputs import as_table
         from kanjo.evaluation.metrics import classification_metrics
 
-        table = data if isinstance(data, Table) else read_table(data, **read_options)
+        table = as_table(data, **read_options)
         if split is not None:
             table = table.where_split(split)
             if not len(table):

@@ -47,7 +47,7 @@ class FinetuneResult:
 
 
 def train(
-    data: str | Path,
+    data: Any,
     out: str | Path,
     config: TrainConfig | None = None,
     *,
@@ -55,7 +55,10 @@ def train(
     overwrite: bool = False,
     **options: Any,
 ) -> Classifier:
-    """Train a classifier on a labelled file and write it to ``out``; returns it loaded.
+    """Train a classifier on labelled data and write it to ``out``; returns it loaded.
+
+    ``data``: a CSV/TSV/JSONL/JRTE file, a pandas DataFrame, a list of ``(text, label)`` pairs
+    or ``(texts, labels)`` (see :func:`kanjo.data.inputs.as_table`).
 
     ``options`` are TrainConfig fields (``epochs=2``, ``model="tfidf"`` …) used when no
     ``config`` is given. Raises :class:`~kanjo.errors.KanjoError` subclasses for bad data,

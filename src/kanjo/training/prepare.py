@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from kanjo.config import TrainConfig
 from kanjo.data import LabelSet, Table, read_table, train_dev_split
+from kanjo.data.inputs import as_table, fingerprint
 from kanjo.data.pseudo_labels import add_pseudo_labels, read_pseudo_labels
 from kanjo.errors import DataError
-from kanjo.storage import sha256_file
 
 
 @dataclass
@@ -30,7 +29,7 @@ class TrainingData:
 
     def describe(self) -> dict[str, Any]:
         def part(table: Table, y: np.ndarray) -> dict[str, Any]:
-            return {"file": str(table.path), "sha256": sha256_file(table.path),
+            return {"file": str(table.path), "sha256": fingerprint(table),
                     "rows": len(y), "label_counts": self.labels.counts(y)}
 
         gold = len(self.train) - (self.pseudo["rows"] if self.pseudo else 0)
@@ -44,11 +43,12 @@ class TrainingData:
         return out
 
 
-def prepare_data(data: str | Path, config: TrainConfig) -> TrainingData:
-    """Read, label and split the data as the config says."""
+def prepare_data(data: Any, config: TrainConfig) -> TrainingData:
+    """Read, label and split the data as the config says; ``data`` is a file or anything
+    :func:`~kanjo.data.inputs.as_table` takes (a DataFrame, (text, label) pairs, ...)."""
     options = dict(format=config.format, text_column=config.text_column,
                    label_column=config.label_column)
-    table = read_table(data, **options)
+    table = as_table(data, **options)
     labels = LabelSet(tuple(config.labels)) if config.labels else LabelSet.infer(table)
     ids = labels.encode(table)
     soft = soft_targets(labels, table, config.soft_labels)

@@ -1,0 +1,56 @@
+"""The Python API takes data in memory: a DataFrame, (text, label) pairs, (texts, labels)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import kanjo
+from kanjo.errors import ConfigError, DataError
+from tests.conftest import toy_rows, write_csv
+
+
+@pytest.fixture(scope="module")
+def rows() -> list[tuple[str, str]]:
+    return toy_rows(30, seed=3)
+
+
+def test_train_and_evaluate_in_memory_equal_the_file(rows, tmp_path: Path) -> None:
+    csv = write_csv(tmp_path / "toy.csv", rows)
+    frame = pd.DataFrame(rows, columns=["text", "label"])
+    texts, labels = [t for t, _ in rows], [y for _, y in rows]
+    from_file = kanjo.train(csv, tmp_path / "file", model="tfidf")
+    probe = ["朝食は最高でした。", "部屋は最悪でした。", "駐車場は一階です。"]
+    for name, data in {"frame": frame, "pairs": rows, "columns": (texts, labels),
+                       "records": frame.to_dict(orient="records")}.items():
+        model = kanjo.train(data, tmp_path / name, model="tfidf")
+        assert model.labels.names == from_file.labels.names
+        np.testing.assert_allclose(model.predict_proba(probe), from_file.predict_proba(probe),
+                                   atol=1e-9)
+        assert model.meta["data"]["train"]["rows"] == from_file.meta["data"]["train"]["rows"]
+    expected = from_file.evaluate(csv)
+    for data in (frame, rows, (texts, labels)):
+        got = from_file.evaluate(data)
+        assert got["macro_f1"] == expected["macro_f1"] and got["n"] == len(rows)
+
+
+def test_in_memory_data_gets_the_file_checks(rows, tmp_path: Path) -> None:
+    frame = pd.DataFrame(rows, columns=["レビュー", "label"]).rename(columns={"レビュー": "text"})
+    frame.loc[4, "label"] = None
+    with pytest.raises(DataError, match="line 5: the label"):
+        kanjo.train(frame, tmp_path / "bad", model="tfidf")
+    with pytest.raises(ConfigError, match="cannot read data of type int"):
+        kanjo.train(42, tmp_path / "bad", model="tfidf")
+    with pytest.raises(ConfigError, match="row 2"):
+        kanjo.train([("良い。", "positive"), "悪い。"], tmp_path / "bad", model="tfidf")
+    assert not (tmp_path / "bad").exists()
+
+
+def test_public_names() -> None:
+    public = [n for n in dir(kanjo) if not n.startswith("_")]
+    assert {"train", "load", "Classifier", "TrainConfig", "KanjoError", "DataError",
+            "ModelError", "ConfigError"} <= set(public)
+    assert kanjo.Classifier.__name__ == "Classifier" and callable(kanjo.train)
