@@ -108,3 +108,35 @@ def test_help_lists_every_command_with_a_whole_summary(capsys) -> None:
                     "pretrain"):
         line = next(x for x in out.splitlines() if x.strip().startswith(command + " "))
         assert not line.rstrip().endswith("..."), line
+
+
+def test_training_says_what_it_trains_and_when_it_stops_early(tmp_path: Path, capsys,
+                                                              tiny_bert: Path,
+                                                              toy_csv: Path) -> None:
+    """A summary before training; a line when early stopping ends the run (a learning rate too
+    small to change any prediction: the second evaluation cannot improve on the first)."""
+    code, _, err = run_cli(["train", str(toy_csv), "--out", str(tmp_path / "m"), "--model",
+                            str(tiny_bert), "--lr", "1e-12", "--epochs", "5", "--min-steps", "0",
+                            "--eval-steps", "2", "--early-stopping", "1"], capsys)
+    assert code == 0, err
+    summary = next(line for line in err.splitlines() if line.startswith("training "))
+    assert "dev rows" in summary and "steps of 32 rows" in summary and "positive" in summary
+    assert "early stopping at step 4 of " in err
+    code, _, err = run_cli(["train", str(toy_csv), "--out", str(tmp_path / "t"), "--model",
+                            "tfidf"], capsys)
+    assert code == 0 and "training tfidf on " in err and "early stopping" not in err
+
+
+def test_loading_a_model_prints_no_library_progress(trained_tiny: Path, capsys) -> None:
+    code, out, err = run_cli(["predict", str(trained_tiny), "朝食は最高でした。"], capsys)
+    assert code == 0 and "Loading weights" not in err and err.strip() == ""
+
+
+@pytest.fixture(scope="module")
+def trained_tiny(tmp_path_factory: pytest.TempPathFactory, tiny_bert: Path, toy_csv: Path
+                 ) -> Path:
+    import kanjo
+
+    out = tmp_path_factory.mktemp("tiny") / "m"
+    kanjo.train(toy_csv, out, model=str(tiny_bert), epochs=1, min_steps=0)
+    return out

@@ -30,6 +30,9 @@ class TorchBackend:
     @classmethod
     def load(cls, path: Path, max_length: int | None, device: str = "auto") -> TorchBackend:
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()  # "Loading weights 201/201" on every load
 
         model = AutoModelForSequenceClassification.from_pretrained(path)
         tokenizer = AutoTokenizer.from_pretrained(path)

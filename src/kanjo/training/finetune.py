@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import shutil
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -82,6 +83,8 @@ def fit(prepared: TrainingData, config: TrainConfig, out: Path, *, resume: bool 
         if work.exists():
             shutil.rmtree(work)
         work.mkdir(parents=True)
+        print(run_summary(prepared, config, "TF-IDF character n-grams + logistic regression"),
+              file=sys.stderr, flush=True)
         classifier = _fit_tfidf(prepared)
         info: dict[str, Any] = {}
         train_seconds = time.time() - started
@@ -197,7 +200,11 @@ def finetune(prepared: TrainingData, config: TrainConfig, work: Path,
         label_smoothing=config.label_smoothing,
         rdrop=config.rdrop,
     )
-    _use_kanjo_progress(trainer)
+    total = math.ceil(math.ceil(len(train_rows) / config.batch_size) * epochs)
+    _use_kanjo_progress(trainer, run_summary(
+        prepared, config, f"{epochs:g} epochs = {total} steps of {config.batch_size} rows, "
+        f"lr {config.lr:g}, dev evaluation every {eval_steps} steps, max length {max_length} "
+        f"tokens, device {device}"))
     checkpoint = last_complete_checkpoint(work / "checkpoints", "checkpoint",
                                           CHECKPOINT_STATE) if resume else None
     started = time.time()
@@ -267,15 +274,35 @@ def _callbacks(config: TrainConfig, work: Path, has_dev: bool) -> tuple[list[Any
     return callbacks, averager
 
 
-def _use_kanjo_progress(trainer: Any) -> None:
-    """One kanjo progress bar instead of Trainer's bar and its printed log dicts."""
+def _use_kanjo_progress(trainer: Any, summary: str) -> None:
+    """One kanjo progress bar instead of Trainer's bar and its printed log dicts, after a
+    summary of the run."""
     from transformers.trainer_callback import PrinterCallback, ProgressCallback
 
     from kanjo.training.progress import KanjoProgress
 
     trainer.remove_callback(ProgressCallback)
     trainer.remove_callback(PrinterCallback)
-    trainer.add_callback(KanjoProgress())
+    trainer.add_callback(KanjoProgress(summary))
+
+
+def run_summary(prepared: TrainingData, config: TrainConfig, plan: str) -> str:
+    """What is about to be trained, in one paragraph: rows per label, the dev rows and where
+    they came from, the targets, and ``plan`` (the schedule)."""
+    counts = prepared.labels.counts(prepared.y_train)
+    labels = ", ".join(f"{name} {n}" for name, n in counts.items())
+    if prepared.dev is None:
+        dev = "no dev rows (no checkpoint selection, no calibration)"
+    elif config.dev:
+        dev = f"{len(prepared.dev)} dev rows from {config.dev}"
+    elif prepared.dev.splits and set(prepared.dev.splits) == {"dev"}:
+        dev = f"{len(prepared.dev)} dev rows (the split column's dev rows)"
+    else:
+        dev = f"{len(prepared.dev)} dev rows (a stratified {config.dev_split:g} held out)"
+    targets = "label distributions (soft labels)" if prepared.soft_train is not None \
+        else "hard labels"
+    return (f"training {config.model} on {len(prepared.y_train)} rows ({labels}); {dev}; "
+            f"targets: {targets}; {plan}")
 
 
 def _rows(tokenizer: Any, texts: list[str], y: np.ndarray, soft: np.ndarray | None,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Any
 
 from tqdm.auto import tqdm
@@ -12,11 +13,14 @@ from transformers import TrainerCallback
 class KanjoProgress(TrainerCallback):
     """Replaces transformers' progress printer (which prints every log dict)."""
 
-    def __init__(self) -> None:
+    def __init__(self, summary: str | None = None) -> None:
         self.bar: tqdm | None = None
+        self.summary = summary
 
     def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         if state.is_world_process_zero:
+            if self.summary:
+                print(self.summary, file=sys.stderr, flush=True)
             self.bar = tqdm(total=state.max_steps, initial=state.global_step, desc="training",
                             unit="step", dynamic_ncols=True)
 
@@ -42,3 +46,9 @@ class KanjoProgress(TrainerCallback):
         if self.bar is not None:
             self.bar.close()
             self.bar = None
+            if state.global_step < state.max_steps:
+                best = state.best_metric
+                print(f"early stopping at step {state.global_step} of {state.max_steps}: dev "
+                      f"macro-F1 stopped improving (best {best:.4f} at "
+                      f"{Path(state.best_model_checkpoint or '?').name})", file=sys.stderr,
+                      flush=True)
