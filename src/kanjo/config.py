@@ -73,6 +73,9 @@ class TrainConfig:
     """Input format: auto, csv, tsv, jsonl, jrte."""
     text_column: str | None = None
     label_column: str | None = None
+    encoding: str | None = None
+    """The data files' text encoding (e.g. cp932 for Excel on Japanese Windows); None: UTF-8,
+    or UTF-16/32 when the file starts with their byte-order mark."""
     dev: str | None = None
     """A separate dev file; otherwise the split column's dev rows, else ``dev_split``."""
     dev_split: float = 0.1

@@ -11,13 +11,14 @@ import io
 import json
 import os
 import sys
+import warnings
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 
-from kanjo.errors import KanjoError
+from kanjo.errors import DataWarning, KanjoError
 from kanjo.storage import check_output_file, write_text_atomic
 
 app = typer.Typer(
@@ -53,6 +54,8 @@ Model = Annotated[str, typer.Argument(help="A model directory (kanjo output or e
 Format = Annotated[str, typer.Option(help="auto, csv, tsv, jsonl, jrte or txt.")]
 TextColumn = Annotated[str | None, typer.Option(help="Column holding the text.")]
 LabelColumn = Annotated[str | None, typer.Option(help="Column holding the label.")]
+Encoding = Annotated[str | None, typer.Option(
+    help="The input's text encoding, e.g. cp932 (Excel on Japanese Windows) [utf-8].")]
 
 
 @app.command()
@@ -103,6 +106,7 @@ def train(
     format: Format = "auto",
     text_column: TextColumn = None,
     label_column: LabelColumn = None,
+    encoding: Encoding = None,
     dev: Annotated[Path | None, typer.Option(help="A separate dev file.")] = None,
     dev_split: Annotated[float | None, typer.Option(
         help="Dev fraction when there is no dev set; 0 = none [0.1].")] = None,
@@ -132,7 +136,8 @@ def train(
         eval_steps=eval_steps,
         early_stopping=early_stopping, calibrate=calibrate, device=device, labels=labels,
         format=None if format == "auto" else format, text_column=text_column,
-        label_column=label_column, dev=str(dev) if dev else None, dev_split=dev_split,
+        label_column=label_column, encoding=encoding, dev=str(dev) if dev else None,
+        dev_split=dev_split,
         train_splits=train_splits,
         pseudo_labels=str(pseudo_labels) if pseudo_labels else None, pseudo_rows=pseudo_rows,
     )
@@ -143,6 +148,7 @@ def train(
     classifier = train_model(data, out_dir, cfg, resume=resume, overwrite=overwrite)
     meta = classifier.meta
     err.print(f"[green]saved[/green] {out_dir}  ({meta['timings']['train_seconds']:.0f} s)")
+    _print_integrity(meta["data"]["train"]["file"], meta["data"]["train"]["integrity"])
     if "pseudo_labels" in meta["data"]:
         pseudo = meta["data"]["pseudo_labels"]
         err.print(f"pseudo-labels: trained on {pseudo['rows']} rows of {pseudo['file']} "
@@ -173,6 +179,7 @@ def cv(
     format: Format = "auto",
     text_column: TextColumn = None,
     label_column: LabelColumn = None,
+    encoding: Encoding = None,
     predictions: Annotated[Path | None, typer.Option(
         help="Write the out-of-fold predictions (CSV: row, fold, gold, predicted, one "
              "probability per label) to this file.")] = None,
@@ -185,7 +192,7 @@ def cv(
 
     flags = dict(model=model, epochs=epochs, lr=lr, seed=seed, soft_labels=soft_labels,
                  labels=labels, format=None if format == "auto" else format,
-                 text_column=text_column, label_column=label_column)
+                 text_column=text_column, label_column=label_column, encoding=encoding)
     cfg = (TrainConfig.from_file(config, **flags) if config is not None else
            TrainConfig.from_dict({k: v for k, v in flags.items() if v is not None}, "flags"))
     if predictions is not None:
@@ -197,6 +204,7 @@ def cv(
         write_predictions(report, predictions)
     for key in ("rows", "fold", "y", "oof_proba"):
         report.pop(key)
+    _print_integrity(str(data), report["integrity"])
     if as_json:
         print(json.dumps(report, ensure_ascii=False, indent=2))
     else:
@@ -215,6 +223,7 @@ def evaluate(
     format: Format = "auto",
     text_column: TextColumn = None,
     label_column: LabelColumn = None,
+    encoding: Encoding = None,
     batch_size: Annotated[int, typer.Option(help="Texts per batch.")] = 64,
 ) -> None:
     """Accuracy, macro/weighted P/R/F1, per-class scores and the confusion matrix."""
@@ -223,7 +232,8 @@ def evaluate(
 
     classifier = Classifier.load(model)
     metrics = classifier.evaluate(data, split=split, batch_size=batch_size, format=format,
-                                  text_column=text_column, label_column=label_column)
+                                  text_column=text_column, label_column=label_column,
+                                  encoding=encoding)
     if as_json:
         print(json.dumps(metrics, ensure_ascii=False, indent=2))
     else:
@@ -243,6 +253,7 @@ def predict(
         "--output", "-o", help="Write here (.csv → CSV, else JSONL); default stdout.")] = None,
     format: Format = "auto",
     text_column: TextColumn = None,
+    encoding: Encoding = None,
     batch_size: Annotated[int, typer.Option(help="Texts per batch.")] = 64,
 ) -> None:
     """Label, score and every class probability per text, in input order."""
@@ -251,7 +262,7 @@ def predict(
 
     items = list(texts or [])
     if input is not None:
-        items += _read_input(input, format, text_column)
+        items += _read_input(input, format, text_column, encoding, blank_lines="error")
     if not items:
         raise KanjoError("no texts given", hint="pass texts as arguments or --input FILE")
     if output is not None:
@@ -268,7 +279,8 @@ def predict(
     _write_predictions(rows, names, output)
 
 
-def _read_input(source: str, format: str, text_column: str | None) -> list[str]:
+def _read_input(source: str, format: str, text_column: str | None, encoding: str | None = None,
+                blank_lines: str = "skip") -> list[str]:
     from kanjo.data import read_texts
 
     if source == "-":
@@ -277,7 +289,17 @@ def _read_input(source: str, format: str, text_column: str | None) -> list[str]:
         if empty:
             raise KanjoError("is empty or only whitespace", file="<stdin>", line=empty[0])
         return lines
-    return read_texts(source, format, text_column).texts
+    return read_texts(source, format, text_column, encoding, blank_lines).texts
+
+
+def _print_integrity(file: str, stats: dict[str, Any]) -> None:
+    """The one-line data summary after train/cv, when reading the data changed anything."""
+    from kanjo.training.prepare import summary
+
+    line = summary(stats)
+    if line:
+        err.print(f"data: {file}: {stats['rows_read']} rows read; {line}", highlight=False,
+                  markup=False)
 
 
 def _write_predictions(rows: list[dict[str, Any]], names: tuple[str, ...],
@@ -437,12 +459,30 @@ def pretrain(
                   f"{m['perplexity']:.2f} ({m['masked_tokens']} masked tokens)")
 
 
+def _show_data_warnings() -> None:
+    """Print each distinct DataWarning once, as ``warning: …`` on stderr."""
+    shown: set[str] = set()
+    default = warnings.showwarning
+
+    def show(message: Warning | str, category: type[Warning], *args: Any, **kwargs: Any) -> None:
+        if not issubclass(category, DataWarning):
+            default(message, category, *args, **kwargs)
+        elif str(message) not in shown:
+            shown.add(str(message))
+            err.print(f"warning: {message}", style="yellow", highlight=False, markup=False)
+
+    warnings.simplefilter("always", DataWarning)
+    warnings.showwarning = show
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the app; errors become a message and an exit code, not a traceback."""
     import click
 
     try:
-        app(args=argv, standalone_mode=False)
+        with warnings.catch_warnings():
+            _show_data_warnings()
+            app(args=argv, standalone_mode=False)
     except KanjoError as exc:
         if _state["debug"]:
             raise

@@ -53,6 +53,10 @@ def load_backend(path: Path, meta: dict[str, Any], device: str = "auto") -> Back
         return TorchBackend.load(path, meta.get("max_length"), device)
     except (OSError, ValueError) as exc:
         raise ModelError(f"cannot load the model: {exc}", file=path) from None
+    except (ImportError, RuntimeError) as exc:
+        from kanjo.models.resolve import tokenizer_dependency_error
+
+        raise tokenizer_dependency_error(exc, path) or exc from None
 
 
 def _check_classifier_config(path: Path, meta: dict[str, Any]) -> None:

@@ -19,7 +19,8 @@ import numpy as np
 
 from kanjo.config import TrainConfig
 from kanjo.data import LabelSet
-from kanjo.errors import ConfigError
+from kanjo.data.normalize import NORMALIZATION
+from kanjo.errors import ConfigError, KanjoError
 from kanjo.evaluation.calibration import calibration, fit_temperature, softmax
 from kanjo.evaluation.metrics import classification_metrics
 from kanjo.inference.classifier import Classifier
@@ -73,7 +74,7 @@ def fit(prepared: TrainingData, config: TrainConfig, out: Path, *, resume: bool 
     """Train on already prepared rows, calibrate on dev, and publish the model at ``out``."""
     started = time.time()
     meta = run_metadata(config.model, config.to_dict(), prepared.describe(),
-                        labels=list(prepared.labels.names))
+                        labels=list(prepared.labels.names), text_normalization=NORMALIZATION)
     work = work_dir(out)
     if config.model == "tfidf":
         if work.exists():
@@ -83,8 +84,14 @@ def fit(prepared: TrainingData, config: TrainConfig, out: Path, *, resume: bool 
         info: dict[str, Any] = {}
         train_seconds = time.time() - started
     else:
+        fresh = not work.exists()
         claim_work_dir(work, {"config": meta["config"], "data": meta["data"]}, resume)
-        result = finetune(prepared, config, work, resume)
+        try:
+            result = finetune(prepared, config, work, resume)
+        except KanjoError:
+            if fresh or not (work / "checkpoints").exists():
+                shutil.rmtree(work, ignore_errors=True)  # nothing to resume: leave nothing
+            raise
         classifier, info, train_seconds = result.classifier, result.info, result.seconds
     classifier.meta.update(meta)
     classifier.meta.update(info)
@@ -278,7 +285,7 @@ def _load_base(config: TrainConfig, labels: LabelSet) -> tuple[Any, Any]:
     """The base encoder with a fresh classification head for ``labels``, and its tokenizer."""
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    from kanjo.models.resolve import load_error, resolve
+    from kanjo.models.resolve import load_error, resolve, tokenizer_dependency_error
 
     source = resolve(config.model)
     if source.kind == "tfidf":
@@ -294,6 +301,8 @@ def _load_base(config: TrainConfig, labels: LabelSet) -> tuple[Any, Any]:
         )
     except (OSError, ValueError) as exc:
         raise load_error(source, exc) from None
+    except (ImportError, RuntimeError) as exc:
+        raise tokenizer_dependency_error(exc, source.location) or exc from None
     base = model.base_model
     if config.freeze_encoder:
         for parameter in base.parameters():
