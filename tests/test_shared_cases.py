@@ -109,7 +109,7 @@ def _check_outcome(case: dict[str, Any], expect: dict[str, Any], code: int, stdo
             if [id2label[k] for k in sorted(id2label, key=int)] != meta["labels"]:
                 problems.append("config.json id2label disagrees with kanjo.json")
     else:
-        output = [json.loads(line) for line in (out.read_text("utf-8").splitlines())]
+        output = [json.loads(line) for line in out.read_text("utf-8").split("\n") if line]
         if len(output) != expect["rows"]:
             problems.append(f"{len(output)} output rows, expected {expect['rows']}")
         if "texts" in expect and [r["text"] for r in output] != expect["texts"]:

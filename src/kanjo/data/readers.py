@@ -237,12 +237,12 @@ def _decode_default(path: Path, raw: bytes) -> str:
             raise DataError(f"is not valid {codec.upper()} despite its byte-order mark",
                             file=path, line=line) from None
         problem = f"is not valid UTF-8 (byte 0x{raw[exc.start]:02x})"
-        truncated = exc.end == len(raw) and "unexpected end" in exc.reason
+        if exc.end == len(raw) and "unexpected end" in exc.reason:
+            raise DataError("ends in the middle of a UTF-8 character (is the file truncated?)",
+                            file=path, line=line) from None
     try:
         raw.decode("cp932")
     except UnicodeDecodeError:
-        if truncated:
-            problem = "ends in the middle of a UTF-8 character (is the file truncated?)"
         raise DataError(problem, file=path, line=line,
                         hint="pass the file's --encoding (e.g. cp932, euc-jp, utf-16), or "
                              "convert it to UTF-8 first") from None
@@ -317,6 +317,11 @@ def _read_delimited(path: Path, text: str, lines: list[tuple[int, str]], fmt: st
                 hint="save the file with every cell quoted, or without quote characters "
                      "at the start of a cell",
             )
+        if plain is not None:
+            changed = [n for (n, a), (_, b) in zip(quoted, plain, strict=False) if a != b]
+            warn_data(f"read as quoted TSV: the quote characters around cells on line(s) "
+                      f"{_lines(changed)} were taken as quoting, as spreadsheets and csv "
+                      "writers write it", file=path)
         stats.update(quoted_stats)
         return quoted
     if plain is None:
@@ -365,6 +370,7 @@ def _records(path: Path, rows: list[tuple[int, list[str]]], fmt: str,
     """Header + rows → records. Rows without any content are skipped (counted); columns with
     an empty header name are ignored when they hold nothing (Excel's trailing ``,,,``); a row
     equal to the header (concatenated exports) is skipped with a warning naming its lines."""
+    hollow = [n for n, row in rows if len(row) > 1 and not any(cell.strip() for cell in row)]
     rows = [(n, row) for n, row in rows if any(cell.strip() for cell in row)]
     if not rows:
         raise DataError("is empty", file=path)
@@ -406,9 +412,11 @@ def _records(path: Path, rows: list[tuple[int, list[str]]], fmt: str,
         where = f"line {repeats[0]}" if len(repeats) == 1 else f"lines {_lines(repeats)}"
         warn_data(f"{where} repeat(s) the header ({','.join(named)}) (concatenated files?) "
                   "and was skipped", file=path)
-    skipped = len([1 for _ in rows]) - 1 - len(records) - len(repeats)
-    if skipped:
-        stats["empty_rows_skipped"] = skipped
+    hollow = [n for n in hollow if n > first_line]
+    if hollow:
+        stats["empty_rows_skipped"] = len(hollow)
+        warn_data(f"{len(hollow)} row(s) with only empty cells (line(s) {_lines(hollow)}) were "
+                  "skipped", file=path)
     return records
 
 
@@ -491,9 +499,11 @@ def _from_records(path: Path, fmt: str, records: list[tuple[int, dict]], text_co
         raise DataError("contains no rows", file=path)
     columns = list(dict.fromkeys(k for _, record in records for k in record))
     text_col = _pick(columns, text_column, TEXT_COLUMNS, "text", path, True)
-    label_col = _pick(columns, label_column, LABEL_COLUMNS, "label", path, require_labels)
-    split_col = _pick(columns, split_column, SPLIT_COLUMNS, "split", path, False)
-    soft_col = _pick(columns, soft_column, SOFT_COLUMNS, "soft-label", path, False)
+    label_col = split_col = soft_col = None
+    if require_labels:  # texts alone (predict, pretrain) do not depend on the other cells
+        label_col = _pick(columns, label_column, LABEL_COLUMNS, "label", path, True)
+        split_col = _pick(columns, split_column, SPLIT_COLUMNS, "split", path, False)
+        soft_col = _pick(columns, soft_column, SOFT_COLUMNS, "soft-label", path, False)
     table = Table(path, fmt, [], [], columns={"text": text_col})
     if label_col:
         table.labels, table.columns["label"] = [], label_col

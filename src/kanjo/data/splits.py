@@ -56,11 +56,15 @@ def _held_out(table: Table, ids: np.ndarray, train: np.ndarray, dev_fraction: fl
     group_label = ids[train][first]
     per_class = np.bincount(group_label)
     lonely = [int(c) for c in np.flatnonzero(per_class == 1)]
+    if lonely and len(lonely) == len(per_class[per_class > 0]):
+        raise DataError("every class has a single text: no dev split can be held out",
+                        file=table.path, hint="pass --dev FILE, or --dev-split 0 to train on all")
     if lonely:
+        more = f" … ({len(lonely)} classes in all)" if len(lonely) > 8 else ""
         names = ", ".join(
             f"'{table.labels[train[first[group_label == c][0]]]}' (line "
             f"{table.lines[train[first[group_label == c][0]]]})" if table.labels else str(c)
-            for c in lonely)
+            for c in lonely[:8]) + more
         warn_data(f"class {names} has a single text: it is trained on but cannot be in the dev "
                   "split, so the dev scores never measure it", file=table.path)
     pool = np.flatnonzero(~np.isin(group_label, lonely))
