@@ -65,6 +65,7 @@ def _held_out(table: Table, ids: np.ndarray, train: np.ndarray, dev_fraction: fl
             f"'{table.labels[train[first[group_label == c][0]]]}' (line "
             f"{table.lines[train[first[group_label == c][0]]]})" if table.labels else str(c)
             for c in lonely[:8]) + more
+        table.stats["single_text_classes"] = len(lonely)
         warn_data(f"class {names} has a single text: it is trained on but cannot be in the dev "
                   "split, so the dev scores never measure it", file=table.path)
     pool = np.flatnonzero(~np.isin(group_label, lonely))

@@ -110,6 +110,8 @@ def summary(stats: dict[str, Any]) -> str | None:
         parts.append(f"{stats['duplicates']} duplicate row(s)")
     if stats.get("conflicts"):
         parts.append(f"{stats['conflicts']} conflicting duplicate(s)")
+    if stats.get("single_text_classes"):
+        parts.append(f"{stats['single_text_classes']} class(es) of a single text (not in dev)")
     if stats.get("texts_normalised"):
         parts.append(f"{stats['texts_normalised']} text(s) changed by NFKC")
     if stats.get("dev_rows_in_train"):
