@@ -279,7 +279,8 @@ def test_train_reports_duplicates_and_conflicts(tmp_path: Path, capsys) -> None:
     assert f"line 7 ('{data[5][1]}'), line 28" in err
     meta = json.loads((tmp_path / "m" / "kanjo.json").read_text("utf-8"))
     integrity = meta["data"]["train"]["integrity"]
-    assert integrity["rows_read"] == 27 and integrity["duplicates"] == 3
+    assert integrity["rows_read"] == integrity["rows_used"] == 27
+    assert integrity["duplicates"] == 3
     assert integrity["conflicts"] == 1
     assert "data:" in err and "27 rows read" in err
 

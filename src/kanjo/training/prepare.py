@@ -63,6 +63,7 @@ def prepare_data(data: str | Path, config: TrainConfig) -> TrainingData:
     train_idx, dev_idx = train_dev_split(table, ids, dev_table, config.dev_split, config.seed,
                                          tuple(config.train_splits))
     labels.check_classes(ids[train_idx], table)
+    table.stats["rows_used"] = len(train_idx) + (len(dev_idx) if dev_idx is not None else 0)
     dev = dev_table if dev_table is not None else (
         table.subset(dev_idx) if dev_idx is not None else None)
     y_dev = labels.encode(dev) if dev is not None else None
@@ -91,9 +92,10 @@ def normalized(table: Table) -> Table:
 
 
 def integrity(table: Table) -> dict[str, Any]:
-    """What kanjo.json records about reading one file: rows read and, when non-zero, repeated
-    headers, skipped empty rows, merged label spellings, duplicates, conflicts, texts changed
-    by NFKC and dev rows also in training."""
+    """What kanjo.json records about reading one file: rows read, rows used (for training and
+    dev; rows of a test split are not) and, when non-zero, repeated headers, skipped empty
+    rows, merged label spellings, duplicates, conflicts, single-text classes, texts changed by
+    NFKC and dev rows also in training."""
     return dict(table.stats)
 
 
