@@ -138,7 +138,7 @@ def read_texts(path: str | Path, format: str = "auto", text_column: str | None =
     corpus for pretraining) or ``"error"`` (predict, where output row *n* must be input line
     *n*). Empty texts in a table are always an error."""
     path = Path(path)
-    if format not in ("auto", None) and format == "tsv" and _looks_like_jrte(path):
+    if format == "tsv" and _looks_like_jrte(path):
         format = "jrte"
     table = read_table(path, format, text_column=text_column, require_labels=False,
                        encoding=encoding)
@@ -148,7 +148,10 @@ def read_texts(path: str | Path, format: str = "auto", text_column: str | None =
             raise table.error(blank[0], "is empty or only whitespace",
                               hint="remove the line: each output row must be its input line")
         if blank:
-            table = table.subset([i for i in range(len(table)) if i not in set(blank)])
+            skip = set(blank)
+            stats = {**table.stats, "empty_rows_skipped": len(blank)}
+            table = table.subset([i for i in range(len(table)) if i not in skip])
+            table.stats = stats
     else:
         _check_texts(table)
     if not len(table):
