@@ -122,6 +122,9 @@ class TrainConfig(RunConfig):
     """Column holding the text (common names such as text/sentence are found by themselves)."""
     label_column: str | None = None
     """Column holding the label (common names such as label/sentiment are found by themselves)."""
+    encoding: str | None = None
+    """The data files' text encoding (e.g. cp932 for Excel on Japanese Windows); None: UTF-8,
+    or UTF-16/32 when the file starts with their byte-order mark."""
     dev: str | None = None
     """A separate dev file; otherwise the split column's dev rows, else ``dev_split``."""
     dev_split: float = 0.1

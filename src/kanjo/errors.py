@@ -48,3 +48,19 @@ class ModelError(KanjoError):
 
 class ConfigError(KanjoError):
     """An invalid option or configuration value."""
+
+
+class DataWarning(UserWarning):
+    """Input that kanjo read correctly but the user should know about (a repeated header that
+    was skipped, label spellings merged, duplicate rows...). The CLI prints each one once as
+    ``warning: …``; library users get them through the standard :mod:`warnings` module."""
+
+
+def warn_data(message: str, *, file: str | Path | None = None, line: int | None = None) -> None:
+    """Issue a :class:`DataWarning` naming the file (and line) like a :class:`KanjoError`."""
+    import warnings
+
+    where = ""
+    if file is not None:
+        where = f"{file}, line {line}: " if line is not None else f"{file}: "
+    warnings.warn(DataWarning(where + message), stacklevel=2)

@@ -7,12 +7,13 @@ message and exit code 2 (a traceback only with ``--debug``).
 from __future__ import annotations
 
 import os
-from typing import Annotated
+import warnings
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 
-from kanjo.errors import KanjoError
+from kanjo.errors import DataWarning, KanjoError
 
 app = typer.Typer(
     name="kanjo",
@@ -59,6 +60,25 @@ Model = Annotated[str, typer.Argument(
 Format = Annotated[str, typer.Option(help="auto, csv, tsv, jsonl, jrte or txt.")]
 TextColumn = Annotated[str | None, typer.Option(help="Column holding the text.")]
 LabelColumn = Annotated[str | None, typer.Option(help="Column holding the label.")]
+Device = Annotated[str, typer.Option(help="auto (a GPU when present), cpu, cuda, cuda:1, mps.")]
+Encoding = Annotated[str | None, typer.Option(
+    help="The input's text encoding, e.g. cp932 (Excel on Japanese Windows) [utf-8].")]
+
+
+def _show_data_warnings() -> None:
+    """Print each distinct DataWarning once, as ``warning: …`` on stderr."""
+    shown: set[str] = set()
+    default = warnings.showwarning
+
+    def show(message: Warning | str, category: type[Warning], *args: Any, **kwargs: Any) -> None:
+        if not issubclass(category, DataWarning):
+            default(message, category, *args, **kwargs)
+        elif str(message) not in shown:
+            shown.add(str(message))
+            err.print(f"warning: {message}", style="yellow", highlight=False, markup=False)
+
+    warnings.simplefilter("always", DataWarning)
+    warnings.showwarning = show
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -66,7 +86,9 @@ def main(argv: list[str] | None = None) -> None:
     becomes one message and exit 2; anything else an "internal error" line and exit 1 (the
     traceback with ``--debug``)."""
     try:
-        app(args=argv, prog_name="kanjo")  # standalone: click reports usage errors itself
+        with warnings.catch_warnings():
+            _show_data_warnings()
+            app(args=argv, prog_name="kanjo")  # standalone: click reports usage errors itself
     except SystemExit as exc:  # standalone mode always exits; success returns to the caller
         if exc.code not in (0, None):
             raise

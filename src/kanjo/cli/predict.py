@@ -11,7 +11,18 @@ from typing import Annotated, Any
 
 import typer
 
-from kanjo.cli.app import Format, LabelColumn, Model, TextColumn, _quiet_libraries, app, err, out
+from kanjo.cli.app import (
+    Device,
+    Encoding,
+    Format,
+    LabelColumn,
+    Model,
+    TextColumn,
+    _quiet_libraries,
+    app,
+    err,
+    out,
+)
 from kanjo.errors import KanjoError
 from kanjo.storage import check_output_file, write_text_atomic
 
@@ -27,15 +38,18 @@ def evaluate(
     format: Format = "auto",
     text_column: TextColumn = None,
     label_column: LabelColumn = None,
+    encoding: Encoding = None,
     batch_size: Annotated[int, typer.Option(help="Texts per batch.")] = 64,
+    device: Device = "auto",
 ) -> None:
     """Accuracy, macro/weighted P/R/F1, per-class scores and the confusion matrix."""
     _quiet_libraries()
     from kanjo.inference.classifier import Classifier
 
-    classifier = Classifier.load(model)
+    classifier = Classifier.load(model, device=device)
     metrics = classifier.evaluate(data, split=split, batch_size=batch_size, format=format,
-                                  text_column=text_column, label_column=label_column)
+                                  text_column=text_column, label_column=label_column,
+                                  encoding=encoding)
     if as_json:
         print(json.dumps(metrics, ensure_ascii=False, indent=2))
     else:
@@ -53,23 +67,31 @@ def predict(
         "--input", "-i", help="File of texts (txt: one per line; CSV/TSV/JSONL), or - for stdin."
     )] = None,
     output: Annotated[Path | None, typer.Option(
-        "--output", "-o", help="Write here (.csv → CSV, else JSONL); default stdout.")] = None,
+        "--output", "-o", help="Write here: .csv or .tsv (a column per probability), .jsonl; "
+                               "default JSONL on stdout.")] = None,
     format: Format = "auto",
     text_column: TextColumn = None,
+    encoding: Encoding = None,
     batch_size: Annotated[int, typer.Option(help="Texts per batch.")] = 64,
+    device: Device = "auto",
 ) -> None:
-    """Label, score and every class probability per text, in input order."""
+    """Label, score and every class probability per text, in input order. Texts come from the
+    arguments, --input, or piped standard input."""
     _quiet_libraries()
     from kanjo.inference.classifier import Classifier
 
     items = list(texts or [])
+    if input is None and not items and not sys.stdin.isatty():
+        input = "-"  # `cat texts.txt | kanjo predict MODEL`
     if input is not None:
-        items += _read_input(input, format, text_column)
+        items += _read_input(input, format, text_column, encoding, blank_lines="error")
+    if output is not None:
+        _output_format(output)
     if not items:
         raise KanjoError("no texts given", hint="pass texts as arguments or --input FILE")
     if output is not None:
         check_output_file(output)
-    classifier = Classifier.load(model)
+    classifier = Classifier.load(model, device=device)
     proba = classifier.predict_proba(items, batch_size=batch_size)
     if classifier.last_truncated:
         err.print(f"[yellow]warning:[/yellow] {classifier.last_truncated} text(s) longer than "
@@ -81,7 +103,8 @@ def predict(
     _write_predictions(rows, names, output)
 
 
-def _read_input(source: str, format: str, text_column: str | None) -> list[str]:
+def _read_input(source: str, format: str, text_column: str | None, encoding: str | None = None,
+                blank_lines: str = "skip") -> list[str]:
     from kanjo.data import read_texts
 
     if source == "-":
@@ -90,15 +113,28 @@ def _read_input(source: str, format: str, text_column: str | None) -> list[str]:
         if empty:
             raise KanjoError("is empty or only whitespace", file="<stdin>", line=empty[0])
         return lines
-    return read_texts(source, format, text_column).texts
+    return read_texts(source, format, text_column, encoding, blank_lines).texts
+
+
+OUTPUT_FORMATS = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
+
+
+def _output_format(output: Path) -> str:
+    """The format ``--output``'s extension names; an unknown one is refused before any work."""
+    fmt = OUTPUT_FORMATS.get(output.suffix.lower())
+    if fmt is None:
+        raise KanjoError(f"cannot tell the output format from '{output.suffix or output.name}'",
+                         file=output, hint="name the file .csv, .tsv or .jsonl")
+    return fmt
 
 
 def _write_predictions(rows: list[dict[str, Any]], names: tuple[str, ...],
                        output: Path | None) -> None:
-    """JSONL (or CSV for a .csv output) to stdout or, atomically, to ``output``."""
+    """JSONL to stdout, or the format ``output`` names, written atomically."""
     buffer = io.StringIO()
-    if output is not None and output.suffix.lower() == ".csv":
-        writer = csv.writer(buffer)
+    fmt = _output_format(output) if output is not None else "jsonl"
+    if fmt in ("csv", "tsv"):
+        writer = csv.writer(buffer, delimiter="," if fmt == "csv" else "\t")
         writer.writerow(["text", "label", "score", *[f"p_{n}" for n in names]])
         for row in rows:
             writer.writerow([row["text"], row["label"], f"{row['score']:.6f}",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -33,6 +33,7 @@ def train(
     classifier = train_model(data, out_dir, config, resume=resume, overwrite=overwrite)
     meta = classifier.meta
     err.print(f"[green]saved[/green] {out_dir}  ({meta['timings']['train_seconds']:.0f} s)")
+    _print_integrity(meta["data"]["train"]["file"], meta["data"]["train"]["integrity"])
     if "pseudo_labels" in meta["data"]:
         pseudo = meta["data"]["pseudo_labels"]
         err.print(f"pseudo-labels: trained on {pseudo['rows']} rows of {pseudo['file']} "
@@ -69,9 +70,20 @@ def cv(
         write_predictions(report, predictions)
     for key in ("rows", "fold", "y", "oof_proba"):
         report.pop(key)
+    _print_integrity(str(data), report["integrity"])
     if as_json:
         print(json.dumps(report, ensure_ascii=False, indent=2))
     else:
         from kanjo.cli.render import print_cv
 
         print_cv(out, report)
+
+
+def _print_integrity(file: str, stats: dict[str, Any]) -> None:
+    """The one-line data summary after train/cv, when reading the data changed anything."""
+    from kanjo.training.prepare import summary
+
+    line = summary(stats)
+    if line:
+        err.print(f"data: {file}: {stats['rows_read']} rows read; {line}", highlight=False,
+                  markup=False)

@@ -8,8 +8,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from kanjo.data.normalize import fold_label
 from kanjo.data.readers import Table
-from kanjo.errors import DataError
+from kanjo.errors import DataError, warn_data
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,12 @@ class LabelSet:
             raise DataError(f"a classifier needs at least 2 labels, got {list(self.names)}")
         if len(set(self.names)) != len(self.names):
             raise DataError(f"the labels repeat a name: {list(self.names)}")
+        folded: dict[str, str] = {}
+        for name in self.names:
+            other = folded.setdefault(fold_label(name), name)
+            if other != name:
+                raise DataError(f"the labels '{other}' and '{name}' differ only in case, width "
+                                "or spacing", hint="give each label one spelling")
 
     def __len__(self) -> int:
         return len(self.names)
@@ -36,11 +43,6 @@ class LabelSet:
         return {name: i for i, name in enumerate(self.names)}
 
     @classmethod
-    def parse(cls, text: str) -> LabelSet:
-        """From ``--labels negative,neutral,positive``."""
-        return cls(tuple(name.strip() for name in text.split(",") if name.strip()))
-
-    @classmethod
     def infer(cls, table: Table) -> LabelSet:
         """The labels found in the data: the format's own order, else sorted (numerically when
         every label is an integer)."""
@@ -48,7 +50,7 @@ class LabelSet:
             raise DataError("has no labels", file=table.path)
         if table.label_names:
             return cls(table.label_names)
-        found = sorted(set(table.labels))
+        found = sorted(canonical_spellings(table.labels).values())
         if all(_is_int(v) for v in found):
             found.sort(key=int)
         if len(found) < 2:
@@ -59,23 +61,42 @@ class LabelSet:
         return cls(tuple(found))
 
     def encode(self, table: Table) -> np.ndarray:
-        """Label ids for every row. Integer labels index into the names when they are not
-        names themselves (``0/1/2`` with ``--labels negative,neutral,positive``)."""
+        """Label ids [n] (int64) for every row. A spelling that differs from a name only in
+        case, width or spacing (:func:`~kanjo.data.normalize.fold_label`: ``Positive``,
+        ``ｐｏｓｉｔｉｖｅ``, ``ﾎﾟｼﾞ``) is that label: each such merge is warned about
+        (:class:`~kanjo.errors.DataWarning`, naming the spelling, its rows and first line)
+        and recorded in ``table.stats["labels_merged"]``. Integer labels index into the names
+        when they are not names themselves (``0/1/2`` with ``--labels
+        negative,neutral,positive``). Any other label raises DataError at its line."""
         if table.labels is None:
             raise DataError("has no labels", file=table.path)
         lookup = self.label2id
-        by_index = not any(v in lookup for v in table.labels) and all(
+        folded = {fold_label(name): i for i, name in enumerate(self.names)}
+        by_index = not any(v in lookup or fold_label(v) in folded for v in table.labels) and all(
             _is_int(v) and 0 <= int(v) < len(self) for v in table.labels
         )
         ids = np.empty(len(table), dtype=np.int64)
+        merged: dict[str, list[int]] = {}
         for i, value in enumerate(table.labels):
             if by_index:
                 ids[i] = int(value)
             elif value in lookup:
                 ids[i] = lookup[value]
+            elif fold_label(value) in folded:
+                ids[i] = folded[fold_label(value)]
+                merged.setdefault(value, []).append(i)
             else:
                 raise table.error(i, f"label '{value}' is not one of {', '.join(self.names)}",
                                   hint="fix the row, or list every label with --labels")
+        if merged:
+            table.stats["labels_merged"] = {
+                value: {"into": self.names[ids[rows[0]]], "rows": len(rows),
+                        "first_line": table.lines[rows[0]]} for value, rows in merged.items()}
+            warn_data("label spellings that differ only in case, width or spacing were merged: "
+                      + "; ".join(f"{value!r} → {self.names[ids[rows[0]]]!r} ({len(rows)} "
+                                  f"row{'s' if len(rows) > 1 else ''}, first on line "
+                                  f"{table.lines[rows[0]]})" for value, rows in merged.items()),
+                      file=table.path)
         return ids
 
     def encode_soft(self, table: Table) -> np.ndarray | None:
@@ -107,6 +128,16 @@ class LabelSet:
     def counts(self, ids: Sequence[int]) -> dict[str, int]:
         counter = Counter(int(i) for i in ids)
         return {name: counter.get(i, 0) for i, name in enumerate(self.names)}
+
+
+def canonical_spellings(values: Sequence[str]) -> dict[str, str]:
+    """One spelling per label: fold key (:func:`~kanjo.data.normalize.fold_label`) → the most
+    frequent spelling of that key, counting a spelling with surrounding spaces as its trimmed
+    form (ties: the first seen)."""
+    counts: dict[str, Counter[str]] = {}
+    for value in values:
+        counts.setdefault(fold_label(value), Counter())[value.strip()] += 1
+    return {key: spellings.most_common(1)[0][0] for key, spellings in counts.items()}
 
 
 def _is_int(value: str) -> bool:

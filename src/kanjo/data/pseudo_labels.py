@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from kanjo.data.labels import LabelSet
+from kanjo.data.normalize import normalize_texts
 from kanjo.data.readers import Table, read_table
 from kanjo.errors import DataError
 from kanjo.storage import sha256_file
@@ -40,6 +41,7 @@ def read_pseudo_labels(path: str | Path, labels: LabelSet, labelled: Collection[
     ``probabilities`` / ``soft_labels`` column), leave out texts in ``labelled``, and keep a
     seeded random sample of ``rows`` of the rest (0: all)."""
     table = read_table(path)
+    table.texts = normalize_texts(table.texts)[0]  # as the labelled rows are
     fresh = [i for i, text in enumerate(table.texts) if text not in labelled]
     if not fresh:
         raise DataError("has no row whose text is not already in the labelled data",

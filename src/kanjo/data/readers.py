@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kanjo.errors import DataError
+from kanjo.errors import DataError, warn_data
 
 FORMATS = ("auto", "csv", "tsv", "jsonl", "jrte", "txt")
 TEXT_COLUMNS = ("text", "sentence", "review", "content", "body")
@@ -30,7 +30,9 @@ JRTE_TASKS = {
     "rhr": {"0": "not_reputation", "1": "reputation"},  # is the sentence about the hotel?
 }
 JRTE_LABELS = JRTE_TASKS["pn"]
-_MISSING = {"", "nan", "none", "null", "na", "n/a"}
+# Cells that hold no label: empty, or NaN as pandas and numpy print a missing number. Words
+# such as none, null, NA and N/A are real labels ("no opinion", "not applicable").
+_MISSING = {"", "nan"}
 
 
 @dataclass
@@ -46,6 +48,10 @@ class Table:
     splits: list[str] | None = None
     label_names: tuple[str, ...] | None = None  # a format's own label order (JRTE)
     columns: dict[str, str] = field(default_factory=dict)
+    stats: dict[str, object] = field(default_factory=dict)
+    """What reading the file found: rows_read and, when non-zero, header_repeats (lines),
+    empty_rows_skipped; later steps add labels_merged, duplicates, conflicts and
+    texts_normalised (see :mod:`kanjo.training.prepare`)."""
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -81,46 +87,82 @@ def read_table(
     split_column: str | None = None,
     soft_column: str | None = None,
     require_labels: bool = True,
+    encoding: str | None = None,
 ) -> Table:
-    """Read a labelled (or, with ``require_labels=False``, unlabelled) text table."""
+    """Read a labelled (or, with ``require_labels=False``, unlabelled) text table.
+
+    Texts and labels are kept exactly as the file holds them (quoted multi-line cells, quote
+    characters in plain TSV, surrounding spaces); ``encoding`` (e.g. ``"cp932"``) overrides
+    the default UTF-8 (a UTF-8 or UTF-16 BOM is honoured). Rows with no content at all
+    (blank lines, ``,,,``) and a header repeated mid-file are skipped with a
+    :class:`~kanjo.errors.DataWarning` naming the lines; anything that cannot be read exactly
+    raises :class:`DataError` with the file, the line and the problem."""
     path = Path(path)
-    fmt = detect_format(path) if format == "auto" else format
+    fmt = detect_format(path, require_labels) if format in ("auto", None) else format
     if fmt not in FORMATS[1:]:
         raise DataError(f"unknown format '{format}' (choose from {', '.join(FORMATS)})", file=path)
-    lines = _read_lines(path)
+    text = decode_file(path, encoding)
+    lines = physical_lines(text)
+    stats: dict[str, object] = {}
     if fmt == "jrte":
-        table = _read_jrte(path, lines)
+        table = _read_jrte(path, [(n, line) for n, line in lines if line.strip()])
     elif fmt == "txt":
-        table = Table(path, fmt, [], [])
-        for number, line in lines:
-            table.texts.append(line)
-            table.lines.append(number)
+        if format in ("auto", None):
+            _refuse_tab_table(path, lines)
         if require_labels:
             raise DataError("a plain-text file has no labels", file=path,
                             hint="use CSV/TSV/JSONL with a label column for training")
+        table = Table(path, fmt, [line for _, line in lines], [n for n, _ in lines])
     else:
-        records = _read_jsonl(path, lines) if fmt == "jsonl" else _read_delimited(path, lines, fmt)
+        if fmt == "jsonl":
+            records = _read_jsonl(path, text, lines)
+        else:
+            records = _read_delimited(path, text, lines, fmt, stats)
         table = _from_records(
             path, fmt, records, text_column, label_column, split_column, soft_column,
             require_labels,
         )
-    _check_texts(table)
-    if not len(table):
-        raise DataError("contains no rows", file=path)
+    table.stats = {"rows_read": len(table), **stats}
+    if fmt != "txt":
+        _check_texts(table)
+        if not len(table):
+            raise DataError("contains no rows", file=path)
     return table
 
 
-def read_texts(path: str | Path, format: str = "auto", text_column: str | None = None) -> Table:
-    """Read texts only (for predict and pretrain): plain text is one text per line."""
+def read_texts(path: str | Path, format: str = "auto", text_column: str | None = None,
+               encoding: str | None = None, blank_lines: str = "skip") -> Table:
+    """Read texts only (for predict and pretrain). Plain text (``.txt``, and any file whose
+    extension names no table format, or that has none) is one text per line, kept exactly;
+    ``blank_lines`` says what an empty or whitespace-only line of it is: ``"skip"`` (a
+    corpus for pretraining) or ``"error"`` (predict, where output row *n* must be input line
+    *n*). Empty texts in a table are always an error."""
     path = Path(path)
-    fmt = format if format != "auto" else detect_format(path)
-    if fmt == "tsv" and _looks_like_jrte(path):
-        fmt = "jrte"
-    return read_table(path, fmt, text_column=text_column, require_labels=False)
+    if format == "tsv" and _looks_like_jrte(path):
+        format = "jrte"
+    table = read_table(path, format, text_column=text_column, require_labels=False,
+                       encoding=encoding)
+    if table.format == "txt":
+        blank = [i for i, text in enumerate(table.texts) if not text.strip()]
+        if blank and blank_lines == "error":
+            raise table.error(blank[0], "is empty or only whitespace",
+                              hint="remove the line: each output row must be its input line")
+        if blank:
+            skip = set(blank)
+            stats = {**table.stats, "empty_rows_skipped": len(blank)}
+            table = table.subset([i for i in range(len(table)) if i not in skip])
+            table.stats = stats
+    else:
+        _check_texts(table)
+    if not len(table):
+        raise DataError("contains no texts", file=path)
+    return table
 
 
-def detect_format(path: Path) -> str:
-    """Guess the format from the extension, and JRTE from the shape of the first line."""
+def detect_format(path: Path, require_labels: bool = True) -> str:
+    """The format from the extension, and JRTE from the shape of the first line. A file with
+    no extension is TSV (JRTE when it looks like it) for training and plain text otherwise;
+    an unknown extension is plain text for reading texts and an error for training."""
     suffix = path.suffix.lower()
     if suffix in (".jsonl", ".ndjson", ".json"):
         return "jsonl"
@@ -128,8 +170,12 @@ def detect_format(path: Path) -> str:
         return "csv"
     if suffix == ".txt":
         return "txt"
-    if suffix in (".tsv", ".tab") or suffix == "":
+    if suffix in (".tsv", ".tab") or (suffix == "" and require_labels):
         return "jrte" if _looks_like_jrte(path) else "tsv"
+    if suffix == "":
+        return "jrte" if _looks_like_jrte(path) else "txt"
+    if not require_labels:
+        return "txt"
     raise DataError(
         f"cannot tell the format from the extension '{suffix}'",
         file=path,
@@ -147,53 +193,208 @@ def _looks_like_jrte(path: Path) -> bool:
             and first[3].strip().startswith(("{", "[", "null")))
 
 
-def _read_lines(path: Path) -> list[tuple[int, str]]:
-    """(line number, line) for every non-blank line; clear errors for I/O and encoding."""
-    if not path.exists():
-        raise DataError("file not found", file=path)
+def decode_file(path: Path, encoding: str | None = None) -> str:
+    """The file's text: UTF-8 (a UTF-8 BOM dropped), UTF-16/32 when it starts with their BOM,
+    or ``encoding``. Raises DataError for a missing, unreadable or undecodable file (naming
+    the line of the first bad byte and, when the bytes are CP932 as Excel on Japanese Windows
+    writes them, how to read them) and for NUL characters."""
     if path.is_dir():
         raise DataError("is a directory, not a data file", file=path)
-    raw = path.read_bytes()
-    if raw.startswith(b"\xef\xbb\xbf"):
-        raw = raw[3:]
     try:
-        text = raw.decode("utf-8")
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise DataError("file not found", file=path) from None
+    except OSError as exc:
+        raise DataError(f"cannot be read ({exc.strerror or exc})", file=path) from None
+    if encoding:
+        try:
+            text = raw.decode(encoding)
+        except LookupError:
+            raise DataError(f"unknown encoding '{encoding}'", file=path,
+                            hint="e.g. --encoding cp932, euc-jp, utf-16 or utf-8") from None
+        except UnicodeDecodeError as exc:
+            line = raw[: exc.start].count(b"\n") + 1
+            raise DataError(f"is not valid {encoding} (byte 0x{raw[exc.start]:02x})", file=path,
+                            line=line, hint="pass the file's real --encoding") from None
+        text = text.removeprefix("\ufeff")
+    else:
+        text = _decode_default(path, raw)
+    if "\x00" in text:
+        line = text[: text.index("\x00")].count("\n") + 1
+        raise DataError("contains a NUL character (a binary file, or UTF-16 without a BOM?)",
+                        file=path, line=line, hint="save it as UTF-8 text, or pass --encoding")
+    return text
+
+
+_BOMS = ((b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"),
+         (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"), (b"\xef\xbb\xbf", "utf-8-sig"))
+
+
+def _decode_default(path: Path, raw: bytes) -> str:
+    codec = next((name for bom, name in _BOMS if raw.startswith(bom)), "utf-8")
+    try:
+        return raw.decode(codec)
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
+        if codec != "utf-8-sig" and codec != "utf-8":
+            raise DataError(f"is not valid {codec.upper()} despite its byte-order mark",
+                            file=path, line=line) from None
+        problem = f"is not valid UTF-8 (byte 0x{raw[exc.start]:02x})"
+        if exc.end == len(raw) and "unexpected end" in exc.reason:
+            raise DataError("ends in the middle of a UTF-8 character (is the file truncated?)",
+                            file=path, line=line) from None
+    try:
+        raw.decode("cp932")
+    except UnicodeDecodeError:
+        raise DataError(problem, file=path, line=line,
+                        hint="pass the file's --encoding (e.g. cp932, euc-jp, utf-16), or "
+                             "convert it to UTF-8 first") from None
+    raise DataError(
+        f"{problem}: it reads as CP932 (Shift_JIS as Excel on Japanese Windows saves it)",
+        file=path, line=line,
+        hint="pass --encoding cp932 (Python: encoding=\"cp932\"), or convert it first: "
+             f"`iconv -f CP932 -t UTF-8 {path.name} > utf8-{path.name}`",
+    ) from None
+
+
+def physical_lines(text: str) -> list[tuple[int, str]]:
+    """(line number, line) for every line: split at LF only (a text may hold other line
+    separators such as U+2028), a CR before the LF dropped, no empty line after a final LF."""
+    pieces = text.split("\n")
+    if pieces and pieces[-1] == "":
+        pieces.pop()
+    return [(n, line.removesuffix("\r")) for n, line in enumerate(pieces, start=1)]
+
+
+def _refuse_tab_table(path: Path, lines: list[tuple[int, str]]) -> None:
+    """A file read as plain text that is really a tab-separated table with a header (Excel's
+    "Text (Tab delimited)" export saved as .txt): reading it as texts would predict its header
+    and glue each label to its text."""
+    rows = [line.split("\t") for _, line in lines if line.strip()]
+    if len(rows) < 2 or len(rows[0]) < 2 or len({len(r) for r in rows}) != 1:
+        return
+    header = [cell.strip().lower() for cell in rows[0]]
+    if any(name in header for name in TEXT_COLUMNS):
         raise DataError(
-            f"is not valid UTF-8 (byte 0x{raw[exc.start]:02x})",
-            file=path,
-            line=line,
-            hint="convert it first, e.g. `iconv -f SHIFT_JIS -t UTF-8 in.csv > out.csv`",
-        ) from None
-    out = []
-    for number, line in enumerate(text.split("\n"), start=1):
-        line = line.rstrip("\r")
-        if line.strip():
-            out.append((number, line))
-    return out
+            f"looks like a tab-separated table with a header ({', '.join(rows[0])}), not one "
+            "text per line",
+            file=path, line=1, hint="pass --format tsv to read its text column",
+        )
 
 
-def _read_delimited(path: Path, lines: list[tuple[int, str]], fmt: str) -> list[tuple[int, dict]]:
-    if not lines:
+def _read_delimited(path: Path, text: str, lines: list[tuple[int, str]], fmt: str,
+                    stats: dict[str, object]) -> list[tuple[int, dict]]:
+    """Records of a CSV (RFC 4180 quoting, parsed strictly) or TSV file. TSV is read as plain
+    tab-separated lines, unless the whole file parses strictly as quoted TSV (as Python's
+    csv writer, pandas and spreadsheets write it) and reads differently that way: then quoted,
+    except where a quoted cell would span lines that plain TSV reads as rows of their own —
+    that file is ambiguous and refused."""
+    if not any(line.strip() for _, line in lines):
         raise DataError("is empty", file=path)
-    delimiter = "," if fmt == "csv" else "\t"
-    # csv needs the real text (quoted fields may span lines), so re-join and track line numbers
-    first_line = lines[0][0]
-    body = "\n".join(line for _, line in lines)
-    reader = csv.reader(io.StringIO(body), delimiter=delimiter)
-    numbers = [n for n, _ in lines]
+    if fmt == "csv":
+        try:
+            rows = _csv_rows(text, ",")
+        except _CsvProblem as problem:
+            raise problem.error(path, ",") from None
+        return _records(path, rows, fmt, stats)
+    plain_rows = [(n, line.split("\t")) for n, line in lines]
+    plain_stats: dict[str, object] = {}
     try:
-        header = [h.strip() for h in next(reader)]
-    except csv.Error as exc:
-        raise DataError(f"cannot parse the header: {exc}", file=path, line=first_line) from None
-    if len(set(header)) != len(header):
-        raise DataError(f"the header repeats a column name: {header}", file=path, line=first_line)
-    records = []
-    try:
-        for row in reader:
-            number = numbers[min(reader.line_num - 1, len(numbers) - 1)]
-            if len(row) != len(header):
+        plain = _records(path, plain_rows, fmt, plain_stats)
+    except DataError as exc:
+        plain, plain_error = None, exc
+    quoted = None
+    if '"' in text:
+        quoted_stats: dict[str, object] = {}
+        try:
+            quoted = _records(path, _csv_rows(text, "\t"), fmt, quoted_stats)
+        except (_CsvProblem, DataError):
+            quoted = None
+    if quoted is not None and quoted != plain:
+        spans = [n for n, record in quoted if any("\n" in str(v) for v in record.values())]
+        if plain is not None and spans:
+            raise DataError(
+                "is ambiguous: a quote character opens a cell here that spans several lines "
+                "as quoted TSV, while as plain TSV each line is a row of its own",
+                file=path, line=spans[0],
+                hint="save the file with every cell quoted, or without quote characters "
+                     "at the start of a cell",
+            )
+        if plain is not None:
+            changed = [n for (n, a), (_, b) in zip(quoted, plain, strict=False) if a != b]
+            warn_data(f"read as quoted TSV: the quote characters around cells on line(s) "
+                      f"{_lines(changed)} were taken as quoting, as spreadsheets and csv "
+                      "writers write it", file=path)
+        stats.update(quoted_stats)
+        return quoted
+    if plain is None:
+        raise plain_error
+    stats.update(plain_stats)
+    return plain
+
+
+class _CsvProblem(Exception):
+    def __init__(self, line: int, message: str):
+        super().__init__(message)
+        self.line, self.message = line, message
+
+    def error(self, path: Path, delimiter: str) -> DataError:
+        if "unexpected end of data" in self.message or "EOF" in self.message:
+            return DataError("a quoted cell that starts here is never closed", file=path,
+                             line=self.line, hint='close the quote, or double a quote inside '
+                             'a cell ("")')
+        name = "comma" if delimiter == "," else "tab"
+        return DataError(
+            f"cannot be read exactly: {self.message}", file=path, line=self.line,
+            hint=f'a quoted cell must be quoted as a whole ("…") and end at a {name}, with '
+                 'quotes inside it doubled ("")',
+        )
+
+
+def _csv_rows(text: str, delimiter: str) -> list[tuple[int, list[str]]]:
+    """(first line, cells) of each record, parsed strictly by the standard csv module."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    rows = []
+    start = 1
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            raise _CsvProblem(start, str(exc)) from None
+        rows.append((start, row))
+        start = reader.line_num + 1
+    return rows
+
+
+def _records(path: Path, rows: list[tuple[int, list[str]]], fmt: str,
+             stats: dict[str, object]) -> list[tuple[int, dict]]:
+    """Header + rows → records. Rows without any content are skipped (counted); columns with
+    an empty header name are ignored when they hold nothing (Excel's trailing ``,,,``); a row
+    equal to the header (concatenated exports) is skipped with a warning naming its lines."""
+    hollow = [n for n, row in rows if len(row) > 1 and not any(cell.strip() for cell in row)]
+    rows = [(n, row) for n, row in rows if any(cell.strip() for cell in row)]
+    if not rows:
+        raise DataError("is empty", file=path)
+    first_line, header_row = rows[0]
+    header = [cell.strip().removeprefix("\ufeff") for cell in header_row]
+    named = [name for name in header if name]
+    if len(set(named)) != len(named):
+        raise DataError(f"the header repeats a column name: {named}", file=path, line=first_line)
+    if not named:
+        raise DataError("has no header", file=path, line=first_line)
+    keep = [i for i, name in enumerate(header) if name]
+    records, repeats = [], []
+    for number, row in rows[1:]:
+        if [cell.strip() for cell in row[: len(header)]] == header and all(
+                not cell.strip() for cell in row[len(header):]):
+            repeats.append(number)
+            continue
+        if len(row) != len(header):
+            extra = row[len(header):] if len(row) > len(header) else []
+            missing = range(len(row), len(header))
+            if any(cell.strip() for cell in extra) or any(header[i] for i in missing):
                 raise DataError(
                     f"has {len(row)} fields but the header has {len(header)}",
                     file=path,
@@ -201,20 +402,45 @@ def _read_delimited(path: Path, lines: list[tuple[int, str]], fmt: str) -> list[
                     hint="quote fields that contain the delimiter"
                     if fmt == "csv" else "check for stray tabs",
                 )
-            records.append((number, dict(zip(header, row, strict=True))))
-    except csv.Error as exc:
-        number = numbers[min(reader.line_num - 1, len(numbers) - 1)]
-        raise DataError(f"cannot parse the row: {exc}", file=path, line=number) from None
+            row = (row + [""] * len(header))[: len(header)]
+        for i, name in enumerate(header):
+            if not name and row[i].strip():
+                raise DataError(
+                    f"has a value ({row[i].strip()[:20]!r}) in column {i + 1}, which has no "
+                    "name in the header", file=path, line=number,
+                    hint="name the column in the header, or delete the value")
+        records.append((number, {header[i]: row[i] for i in keep}))
+    if repeats:
+        stats["header_repeats"] = repeats
+        where = f"line {repeats[0]}" if len(repeats) == 1 else f"lines {_lines(repeats)}"
+        warn_data(f"{where} repeat(s) the header ({','.join(named)}) (concatenated files?) "
+                  "and was skipped", file=path)
+    hollow = [n for n in hollow if n > first_line]
+    if hollow:
+        stats["empty_rows_skipped"] = len(hollow)
+        warn_data(f"{len(hollow)} row(s) with only empty cells (line(s) {_lines(hollow)}) were "
+                  "skipped", file=path)
     return records
 
 
-def _read_jsonl(path: Path, lines: list[tuple[int, str]]) -> list[tuple[int, dict]]:
+def _lines(numbers: Sequence[int], most: int = 8) -> str:
+    shown = ", ".join(str(n) for n in numbers[:most])
+    return shown + (f" … ({len(numbers)} in all)" if len(numbers) > most else "")
+
+
+def _read_jsonl(path: Path, text: str, lines: list[tuple[int, str]]) -> list[tuple[int, dict]]:
+    if text.lstrip().startswith("["):
+        raise DataError("is a JSON array; kanjo reads JSON Lines", file=path, line=1,
+                        hint='write one object per line: {"text": "...", "label": "..."}')
     records = []
     for number, line in lines:
+        if not line.strip():
+            continue
         try:
             value = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise DataError(f"is not valid JSON ({exc.msg})", file=path, line=number) from None
+            raise DataError(f"is not valid JSON ({exc.msg}, column {exc.colno})", file=path,
+                            line=number) from None
         if not isinstance(value, dict):
             raise DataError(
                 f"is a JSON {type(value).__name__}, not an object",
@@ -261,6 +487,8 @@ def _cell(value: object) -> str | None:
         return None
     if isinstance(value, bool):
         return str(value).lower()
+    if isinstance(value, (dict, list)):
+        raise TypeError(type(value).__name__)
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     text = value if isinstance(value, str) else str(value)
@@ -274,9 +502,11 @@ def _from_records(path: Path, fmt: str, records: list[tuple[int, dict]], text_co
         raise DataError("contains no rows", file=path)
     columns = list(dict.fromkeys(k for _, record in records for k in record))
     text_col = _pick(columns, text_column, TEXT_COLUMNS, "text", path, True)
-    label_col = _pick(columns, label_column, LABEL_COLUMNS, "label", path, require_labels)
-    split_col = _pick(columns, split_column, SPLIT_COLUMNS, "split", path, False)
-    soft_col = _pick(columns, soft_column, SOFT_COLUMNS, "soft-label", path, False)
+    label_col = split_col = soft_col = None
+    if require_labels:  # texts alone (predict, pretrain) do not depend on the other cells
+        label_col = _pick(columns, label_column, LABEL_COLUMNS, "label", path, True)
+        split_col = _pick(columns, split_column, SPLIT_COLUMNS, "split", path, False)
+        soft_col = _pick(columns, soft_column, SOFT_COLUMNS, "soft-label", path, False)
     table = Table(path, fmt, [], [], columns={"text": text_col})
     if label_col:
         table.labels, table.columns["label"] = [], label_col
@@ -292,13 +522,20 @@ def _from_records(path: Path, fmt: str, records: list[tuple[int, dict]], text_co
         table.texts.append(raw_text or "")
         table.lines.append(number)
         if label_col:
-            label = _cell(record.get(label_col))
+            try:
+                label = _cell(record.get(label_col))
+            except TypeError as exc:
+                raise DataError(f"the label ('{label_col}') is a JSON {exc}, not a name",
+                                file=path, line=number) from None
             if label is None:
                 raise DataError(f"the label ('{label_col}') is missing or NaN", file=path,
                                 line=number)
-            table.labels.append(label.strip())
+            table.labels.append(label)
         if split_col:
-            split = _cell(record.get(split_col))
+            try:
+                split = _cell(record.get(split_col))
+            except TypeError:
+                split = None
             if split is None:
                 raise DataError(f"the split ('{split_col}') is empty", file=path, line=number)
             table.splits.append(split.strip().lower())

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from kanjo.data.duplicates import duplicate_groups
 from kanjo.data.readers import Table
-from kanjo.errors import ConfigError, DataError
+from kanjo.errors import ConfigError, DataError, warn_data
 
 
 def train_dev_split(
@@ -40,14 +41,40 @@ def train_dev_split(
         return train, None
     if not 0 < dev_fraction < 1:
         raise ConfigError(f"--dev-split must be in [0, 1), got {dev_fraction}")
-    labels = ids[train]
-    counts = np.bincount(labels)
-    stratify = labels if counts[counts > 0].min() >= 2 else None
-    n_dev = max(int(round(dev_fraction * len(train))), len(counts[counts > 0]))
-    if n_dev >= len(train):
-        raise DataError(f"has too few rows ({len(train)}) to hold out a dev split",
-                        file=table.path, hint="pass --dev FILE")
+    return _held_out(table, ids, train, dev_fraction, seed)
+
+
+def _held_out(table: Table, ids: np.ndarray, train: np.ndarray, dev_fraction: float,
+              seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """A seeded split of the rows ``train``, stratified by label over distinct texts: copies
+    of a text (:func:`~kanjo.data.duplicates.duplicate_groups`) go to the same side, and a
+    class with a single text stays in training (with a warning: it is never evaluated)."""
     from sklearn.model_selection import train_test_split  # lazy: keeps `kanjo predict` fast
 
-    tr, dv = train_test_split(train, test_size=n_dev, random_state=seed, stratify=stratify)
-    return np.sort(tr), np.sort(dv)
+    groups = duplicate_groups([table.texts[i] for i in train])
+    first = np.unique(groups, return_index=True)[1]  # each text's first row, in group order
+    group_label = ids[train][first]
+    per_class = np.bincount(group_label)
+    lonely = [int(c) for c in np.flatnonzero(per_class == 1)]
+    if lonely and len(lonely) == len(per_class[per_class > 0]):
+        raise DataError("every class has a single text: no dev split can be held out",
+                        file=table.path, hint="pass --dev FILE, or --dev-split 0 to train on all")
+    if lonely:
+        more = f" … ({len(lonely)} classes in all)" if len(lonely) > 8 else ""
+        names = ", ".join(
+            f"'{table.labels[train[first[group_label == c][0]]]}' (line "
+            f"{table.lines[train[first[group_label == c][0]]]})" if table.labels else str(c)
+            for c in lonely[:8]) + more
+        table.stats["single_text_classes"] = len(lonely)
+        warn_data(f"class {names} has a single text: it is trained on but cannot be in the dev "
+                  "split, so the dev scores never measure it", file=table.path)
+    pool = np.flatnonzero(~np.isin(group_label, lonely))
+    n_classes = len(np.unique(group_label[pool]))
+    n_dev = max(int(round(dev_fraction * len(pool))), n_classes)
+    if n_dev >= len(pool):
+        raise DataError(f"has too few rows ({len(train)}) to hold out a dev split",
+                        file=table.path, hint="pass --dev FILE")
+    _, dev_groups = train_test_split(pool, test_size=n_dev, random_state=seed,
+                                     stratify=group_label[pool])
+    in_dev = np.isin(groups, dev_groups)
+    return np.sort(train[~in_dev]), np.sort(train[in_dev])

@@ -57,6 +57,11 @@ def load_backend(path: Path, meta: dict[str, Any], device: str = "auto") -> Back
     except ModelError:
         raise
     except Exception as exc:  # each loader (safetensors, onnxruntime, tokenizers, json) has its own
+        from kanjo.models.resolve import tokenizer_dependency_error
+
+        mecab = tokenizer_dependency_error(exc, path)
+        if mecab is not None:
+            raise mecab from exc
         raise ModelError(f"cannot load the {kind} model: {_reason(exc)}", file=path,
                          hint="the directory is damaged or incomplete: re-train or re-export "
                               "it") from exc

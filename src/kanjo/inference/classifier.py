@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from kanjo.data.labels import LabelSet
+from kanjo.data.normalize import NORMALIZATION, normalize_text
 from kanjo.errors import KanjoError, ModelError
 from kanjo.evaluation.calibration import softmax
 from kanjo.inference.backend import Backend, config_labels, load_backend
@@ -49,8 +50,12 @@ class Classifier:
         return cls(backend, LabelSet(tuple(names)), meta, path)
 
     def predict_proba(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
-        """Class probabilities [n, k] in input order (calibrated when the model is)."""
+        """Class probabilities [n, k] in input order (calibrated when the model is). Texts get
+        the normalisation the model was trained with (kanjo.json ``text_normalization``:
+        NFKC, see :mod:`kanjo.data.normalize`) first."""
         texts = _check_texts(texts)
+        if self.meta.get("text_normalization") == NORMALIZATION:
+            texts = [normalize_text(t) for t in texts]
         if not texts:
             return np.zeros((0, len(self.labels)), dtype=np.float32)
         scores, self.last_truncated = self.backend.logits(texts, batch_size)

@@ -73,7 +73,11 @@ def offline_hint(model_id: str) -> str:
 
 
 def load_error(source: ModelSource, exc: Exception) -> ModelError:
-    """Turn a transformers loading failure into a clear ModelError."""
+    """Turn a transformers loading failure into a clear ModelError (with the MeCab install hint
+    when the model's Japanese tokenizer cannot start)."""
+    mecab = tokenizer_dependency_error(exc, source.location)
+    if mecab is not None:
+        return mecab
     if source.kind == "hub":
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         return ModelError(f"cannot load hub model '{source.location}' ({reason})",
@@ -82,3 +86,24 @@ def load_error(source: ModelSource, exc: Exception) -> ModelError:
     return ModelError(f"cannot load the model: {type(exc).__name__}"
                       f"{': ' + reason if reason else ''}", file=source.location,
                       hint="the directory is damaged or incomplete: re-train or rebuild it")
+
+
+MECAB_HINT = ("install the dictionary the model's tokenizer names: `pip install unidic` then "
+              "`python -m unidic download` (about 500 MB) for mecab_dic unidic, or `pip install "
+              "ipadic` for ipadic; or set \"mecab_dic\": \"unidic_lite\" (installed with kanjo) "
+              "in the model's tokenizer_config.json")
+
+
+def tokenizer_dependency_error(exc: BaseException, location: str | Path) -> ModelError | None:
+    """A ModelError with the install hint when loading a tokenizer failed because MeCab
+    (fugashi) or its dictionary is missing: transformers raises ModuleNotFoundError ("The
+    unidic dictionary is not installed") or RuntimeError ("The unidic dictionary itself is not
+    found", after `pip install unidic` without `python -m unidic download`; fugashi's own
+    "[ifs] no such file or directory: …mecabrc"). None for any other error."""
+    text = str(exc)
+    lowered = text.lower()
+    if not any(word in lowered for word in ("unidic", "ipadic", "mecab", "fugashi", "dicdir")):
+        return None
+    reason = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+    return ModelError(f"the model's Japanese tokenizer cannot start: {reason}", file=location,
+                      hint=MECAB_HINT)

@@ -22,11 +22,12 @@ import numpy as np
 
 from kanjo.config import TrainConfig
 from kanjo.data import LabelSet, read_table, train_dev_split
+from kanjo.data.duplicates import duplicate_groups, report_duplicates
 from kanjo.errors import ConfigError, DataError
 from kanjo.evaluation.metrics import classification_metrics
 from kanjo.storage import write_text_atomic
 from kanjo.training.finetune import fit
-from kanjo.training.prepare import TrainingData, soft_targets
+from kanjo.training.prepare import TrainingData, integrity, normalized, soft_targets
 
 SUMMARY_KEYS = ("macro_f1", "accuracy", "weighted_f1", "macro_precision", "macro_recall", "ece")
 
@@ -37,7 +38,7 @@ def cross_validate(data: str | Path, config: TrainConfig, folds: int = 5,
     is row ``rows[i]`` of the file (its position among the data rows) as scored by the one fold
     model that did not train on it. The folds are drawn with ``fold_seed`` (default: the
     config's seed): fix it to compare training seeds on the same folds."""
-    from sklearn.model_selection import StratifiedKFold
+    from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 
     if folds < 2:
         raise ConfigError(f"--folds must be at least 2, got {folds}")
@@ -46,10 +47,11 @@ def cross_validate(data: str | Path, config: TrainConfig, folds: int = 5,
             "cross-validation cannot score --pseudo-labels: the model that labelled them was "
             "trained on rows that become held-out folds, so what it learnt of them leaks in",
             hint="measure self-training train → dev, with a teacher trained on train only")
-    table = read_table(data, format=config.format, text_column=config.text_column,
-                       label_column=config.label_column)
+    table = normalized(read_table(data, format=config.format, text_column=config.text_column,
+                                  label_column=config.label_column, encoding=config.encoding))
     labels = LabelSet(tuple(config.labels)) if config.labels else LabelSet.infer(table)
     ids = labels.encode(table)
+    duplicates = report_duplicates(table, ids)
     soft = soft_targets(labels, table, config.soft_labels)
     rows = np.arange(len(table))
     if table.splits is not None:
@@ -60,11 +62,16 @@ def cross_validate(data: str | Path, config: TrainConfig, folds: int = 5,
                         file=table.path)
     pool = dataclasses.replace(table.subset(rows), splits=None)
     fold_seed = config.seed if fold_seed is None else fold_seed
-    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=fold_seed)
+    if duplicates.groups:  # every copy of a text in one fold
+        splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=fold_seed)
+        splits = splitter.split(rows, ids[rows], duplicate_groups(pool.texts))
+    else:
+        splits = StratifiedKFold(n_splits=folds, shuffle=True,
+                                 random_state=fold_seed).split(rows, ids[rows])
     results = []
     oof = np.zeros((len(rows), len(labels)))
     fold_of = np.zeros(len(rows), dtype=int)
-    for k, (train_part, test_part) in enumerate(splitter.split(rows, ids[rows]), start=1):
+    for k, (train_part, test_part) in enumerate(splits, start=1):
         part = pool.subset(train_part)
         y_part = ids[rows][train_part]
         inner_train, inner_dev = train_dev_split(part, y_part, dev_fraction=config.dev_split,
@@ -87,7 +94,8 @@ def cross_validate(data: str | Path, config: TrainConfig, folds: int = 5,
         metrics["train_seconds"] = round(time.time() - started, 1)
         results.append(metrics)
     return {"folds": results, "summary": summarise(results), "n": int(len(rows)),
-            "labels": list(labels.names), "config": config.to_dict(), "fold_seed": fold_seed,
+            "labels": list(labels.names), "integrity": integrity(table),
+            "config": config.to_dict(), "fold_seed": fold_seed,
             "rows": rows.tolist(), "fold": fold_of.tolist(), "y": ids[rows].tolist(),
             "oof_proba": oof.tolist()}
 

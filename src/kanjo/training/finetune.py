@@ -20,7 +20,8 @@ import numpy as np
 
 from kanjo.config import TrainConfig
 from kanjo.data import LabelSet
-from kanjo.errors import ConfigError
+from kanjo.data.normalize import NORMALIZATION
+from kanjo.errors import ConfigError, KanjoError
 from kanjo.evaluation.calibration import calibration, fit_temperature, softmax
 from kanjo.evaluation.metrics import classification_metrics
 from kanjo.inference.classifier import Classifier
@@ -77,7 +78,7 @@ def fit(prepared: TrainingData, config: TrainConfig, out: Path, *, resume: bool 
     """Train on already prepared rows, calibrate on dev, and publish the model at ``out``."""
     started = time.time()
     meta = run_metadata(config.model, config.to_dict(), prepared.describe(),
-                        labels=list(prepared.labels.names))
+                        labels=list(prepared.labels.names), text_normalization=NORMALIZATION)
     work = work_dir(out)
     if config.model == "tfidf":
         if work.exists():
@@ -89,8 +90,14 @@ def fit(prepared: TrainingData, config: TrainConfig, out: Path, *, resume: bool 
         info: dict[str, Any] = {}
         train_seconds = time.time() - started
     else:
+        fresh = not work.exists()
         claim_work_dir(work, {"config": meta["config"], "data": meta["data"]}, resume)
-        result = finetune(prepared, config, work, resume)
+        try:
+            result = finetune(prepared, config, work, resume)
+        except KanjoError:
+            if fresh or not (work / "checkpoints").exists():
+                shutil.rmtree(work, ignore_errors=True)  # nothing to resume: leave nothing
+            raise
         classifier, info, train_seconds = result.classifier, result.info, result.seconds
     classifier.meta.update(meta)
     classifier.meta.update(info)

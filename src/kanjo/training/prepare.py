@@ -9,9 +9,11 @@ import numpy as np
 
 from kanjo.config import TrainConfig
 from kanjo.data import LabelSet, Table, read_table, train_dev_split
+from kanjo.data.duplicates import overlap, report_duplicates
 from kanjo.data.inputs import as_table, fingerprint
+from kanjo.data.normalize import normalize_texts
 from kanjo.data.pseudo_labels import add_pseudo_labels, read_pseudo_labels
-from kanjo.errors import DataError
+from kanjo.errors import DataError, warn_data
 
 
 @dataclass
@@ -30,7 +32,8 @@ class TrainingData:
     def describe(self) -> dict[str, Any]:
         def part(table: Table, y: np.ndarray) -> dict[str, Any]:
             return {"file": str(table.path), "sha256": fingerprint(table),
-                    "rows": len(y), "label_counts": self.labels.counts(y)}
+                    "rows": len(y), "label_counts": self.labels.counts(y),
+                    "integrity": integrity(table)}
 
         gold = len(self.train) - (self.pseudo["rows"] if self.pseudo else 0)
         out = {"train": {**part(self.train, self.y_train[:gold]),
@@ -44,22 +47,31 @@ class TrainingData:
 
 
 def prepare_data(data: Any, config: TrainConfig) -> TrainingData:
-    """Read, label and split the data as the config says; ``data`` is a file or anything
-    :func:`~kanjo.data.inputs.as_table` takes (a DataFrame, (text, label) pairs, ...)."""
+    """Read, normalise (NFKC), label and split the data as the config says; ``data`` is a file
+    or anything :func:`~kanjo.data.inputs.as_table` takes (a DataFrame, (text, label) pairs,
+    ...). Duplicate texts stay on one side of the split; duplicates, conflicting labels, merged
+    label spellings and dev rows that are also training rows are warned about
+    (:class:`~kanjo.errors.DataWarning`) and counted in each table's ``stats`` (kanjo.json
+    ``data.*.integrity``)."""
     options = dict(format=config.format, text_column=config.text_column,
-                   label_column=config.label_column)
-    table = as_table(data, **options)
+                   label_column=config.label_column, encoding=config.encoding)
+    table = normalized(as_table(data, **options))
     labels = LabelSet(tuple(config.labels)) if config.labels else LabelSet.infer(table)
     ids = labels.encode(table)
+    report_duplicates(table, ids)
     soft = soft_targets(labels, table, config.soft_labels)
-    dev_table = read_table(config.dev, **options) if config.dev else None
+    dev_table = normalized(read_table(config.dev, **options)) if config.dev else None
     train_idx, dev_idx = train_dev_split(table, ids, dev_table, config.dev_split, config.seed,
                                          tuple(config.train_splits))
     labels.check_classes(ids[train_idx], table)
+    table.stats["rows_used"] = len(train_idx) + (len(dev_idx) if dev_idx is not None else 0)
     dev = dev_table if dev_table is not None else (
         table.subset(dev_idx) if dev_idx is not None else None)
     y_dev = labels.encode(dev) if dev is not None else None
     train, y_train = table.subset(train_idx), ids[train_idx]
+    train.stats = table.stats
+    if dev is not None:
+        _check_overlap(train, dev)
     soft_train = soft[train_idx] if soft is not None else None
     if not config.pseudo_labels:
         return TrainingData(labels, train, y_train, dev, y_dev, soft_train)
@@ -67,7 +79,55 @@ def prepare_data(data: Any, config: TrainConfig) -> TrainingData:
     pseudo = read_pseudo_labels(config.pseudo_labels, labels, labelled, rows=config.pseudo_rows,
                                 seed=config.seed, soft=config.soft_labels)
     train, y_train, soft_train = add_pseudo_labels(train, y_train, soft_train, pseudo)
+    train.stats = table.stats
     return TrainingData(labels, train, y_train, dev, y_dev, soft_train, pseudo.info)
+
+
+def normalized(table: Table) -> Table:
+    """``table`` with its texts in NFKC (:mod:`kanjo.data.normalize`); how many changed goes
+    to ``table.stats["texts_normalised"]``."""
+    table.texts, changed = normalize_texts(table.texts)
+    if changed:
+        table.stats["texts_normalised"] = changed
+    return table
+
+
+def integrity(table: Table) -> dict[str, Any]:
+    """What kanjo.json records about reading one file: rows read, rows used (for training and
+    dev; rows of a test split are not) and, when non-zero, repeated headers, skipped empty
+    rows, merged label spellings, duplicates, conflicts, single-text classes, texts changed by
+    NFKC and dev rows also in training."""
+    return dict(table.stats)
+
+
+def summary(stats: dict[str, Any]) -> str | None:
+    """A one-line account of ``integrity`` when anything in it is not a plain read, else None."""
+    parts = []
+    if stats.get("header_repeats"):
+        parts.append(f"{len(stats['header_repeats'])} repeated header(s) skipped")
+    if stats.get("empty_rows_skipped"):
+        parts.append(f"{stats['empty_rows_skipped']} empty row(s) skipped")
+    if stats.get("labels_merged"):
+        parts.append(f"{len(stats['labels_merged'])} label spelling(s) merged")
+    if stats.get("duplicates"):
+        parts.append(f"{stats['duplicates']} duplicate row(s)")
+    if stats.get("conflicts"):
+        parts.append(f"{stats['conflicts']} conflicting duplicate(s)")
+    if stats.get("single_text_classes"):
+        parts.append(f"{stats['single_text_classes']} class(es) of a single text (not in dev)")
+    if stats.get("texts_normalised"):
+        parts.append(f"{stats['texts_normalised']} text(s) changed by NFKC")
+    if stats.get("dev_rows_in_train"):
+        parts.append(f"{stats['dev_rows_in_train']} dev row(s) also in training")
+    return ", ".join(parts) or None
+
+
+def _check_overlap(train: Table, dev: Table) -> None:
+    same = overlap(train, dev)
+    if same:
+        dev.stats["dev_rows_in_train"] = len(same)
+        warn_data(f"{len(same)} dev row(s) have the same text as a training row (first: line "
+                  f"{dev.lines[same[0]]}): the dev score overstates", file=dev.path)
 
 
 def soft_targets(labels: LabelSet, table: Table, mode: bool | str) -> np.ndarray | None:

@@ -146,6 +146,7 @@ def pretrain(text: str | Path, out: str | Path, config: PretrainConfig | None = 
     """Pretrain ``config.model`` on the sentences of ``text`` and write the masked LM to
     ``out``. ``options`` are PretrainConfig fields, used when no ``config`` is given."""
     from kanjo.data import read_texts
+    from kanjo.data.normalize import NORMALIZATION, normalize_texts
     from kanjo.models.devices import model_max_length, select_device
     from kanjo.storage import (
         check_writable_target,
@@ -163,6 +164,7 @@ def pretrain(text: str | Path, out: str | Path, config: PretrainConfig | None = 
         check_writable_target(out, overwrite)
     started = time.time()
     table = read_texts(text, config.format, config.text_column)
+    table.texts, normalised = normalize_texts(table.texts)  # as fine-tuning will see them
     n_train = len(table) - len(heldout_split(len(table), config.eval_size, config.seed)[1])
     data = {"file": str(table.path), "sha256": sha256_file(table.path), "rows": len(table),
             "train_rows": n_train, "heldout_rows": len(table) - n_train}
@@ -183,7 +185,9 @@ def pretrain(text: str | Path, out: str | Path, config: PretrainConfig | None = 
         shutil.rmtree(staged)
     model.to("cpu").save_pretrained(staged)
     tokenizer.save_pretrained(staged)
-    meta = run_metadata(config.model, config.to_dict(), data, kind="masked-lm")
+    meta = run_metadata(config.model, config.to_dict(), data, kind="masked-lm",
+                        text_normalization=NORMALIZATION)
+    meta["data"]["texts_normalised"] = normalised
     meta.update({
         "head_added": new_head,
         "steps": loop.total,
