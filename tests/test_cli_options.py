@@ -140,3 +140,32 @@ def trained_tiny(tmp_path_factory: pytest.TempPathFactory, tiny_bert: Path, toy_
     out = tmp_path_factory.mktemp("tiny") / "m"
     kanjo.train(toy_csv, out, model=str(tiny_bert), epochs=1, min_steps=0)
     return out
+
+
+def test_predict_reads_piped_stdin_and_writes_the_named_format(tmp_path: Path,
+                                                               toy_csv: Path) -> None:
+    import csv
+    import os
+    import subprocess
+    import sys
+
+    import kanjo
+
+    model = tmp_path / "tfidf"
+    kanjo.train(toy_csv, model, model="tfidf")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
+    run = [sys.executable, "-m", "kanjo", "predict", str(model)]
+    piped = subprocess.run(run, input="朝食は最高でした。\n部屋は最悪でした。\n", text=True,
+                           capture_output=True, env=env, timeout=120)
+    assert piped.returncode == 0, piped.stderr
+    assert [line.count('"label"') for line in piped.stdout.splitlines()] == [1, 1]
+    out = tmp_path / "p.tsv"
+    done = subprocess.run([*run, "朝食は最高でした。", "--output", str(out)], text=True,
+                          capture_output=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr
+    rows = list(csv.reader(out.open(encoding="utf-8"), delimiter="\t"))
+    assert rows[0][:3] == ["text", "label", "score"] and rows[1][0] == "朝食は最高でした。"
+    bad = subprocess.run([*run, "朝食は最高でした。", "--output", str(tmp_path / "p.xlsx")],
+                         text=True, capture_output=True, env=env, timeout=120)
+    assert bad.returncode == 2 and "output format" in bad.stderr
+    assert not (tmp_path / "p.xlsx").exists()
