@@ -7,11 +7,14 @@ import os
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 CHROMIUM = os.environ.get("KANJO_CHROMIUM", "/usr/bin/chromium")
+# screenshots the tests keep (git-ignored, under runs/)
+ARTIFACTS = Path(__file__).resolve().parents[1] / "runs" / "test-artifacts"
 
 
 @contextmanager

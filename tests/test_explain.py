@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import random
 from pathlib import Path
 
 import pytest
@@ -12,52 +11,14 @@ import kanjo
 from kanjo.errors import KanjoError
 from kanjo.explain import explain
 from kanjo.explain.words import word_spans
-from tests.browser import chromium_page
-from tests.conftest import NEGATIVE, NEUTRAL, POSITIVE, SUBJECTS, TINY, write_csv
+from tests.browser import ARTIFACTS, chromium_page
+from tests.conftest import KEY
 from tests.conftest import run_cli as run
 
-KEY = "温泉"
-ARTIFACTS = Path(__file__).resolve().parents[1] / "runs" / "test-artifacts"
 # texts built from the tiny vocabulary; the label is "onsen" exactly when 温泉 appears
 WITH_KEY = ["部屋と温泉は最悪でした。", "温泉と朝食は二階にあります。",
             "ロビーと温泉が快適でした。"]
 WITHOUT = ["部屋と朝食は最悪でした。", "ロビーとベッドが快適でした。"]
-
-
-def key_rows(n: int, seed: int) -> list[tuple[str, str]]:
-    """Two subjects and an ending, all drawn alike for both labels, except that in "onsen"
-    rows one subject is 温泉: that one word decides the label."""
-    rng = random.Random(seed)
-    others = [s for s in SUBJECTS if s != KEY]
-    rows = []
-    for i in range(n):
-        subjects = rng.sample(others, 2)
-        if i % 2:
-            subjects[rng.randrange(2)] = KEY
-        ending = rng.choice(POSITIVE + NEGATIVE + NEUTRAL)
-        rows.append((f"{subjects[0]}と{subjects[1]}{ending}。", "onsen" if i % 2 else "other"))
-    return rows
-
-
-@pytest.fixture(scope="module")
-def key_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return write_csv(tmp_path_factory.mktemp("key") / "key.csv", key_rows(140, seed=5),
-                     ["train"] * 100 + ["dev"] * 40)
-
-
-@pytest.fixture(scope="module")
-def key_models(tmp_path_factory: pytest.TempPathFactory, tiny_bert: Path,
-               key_csv: Path) -> dict[str, Path]:
-    """The tiny BERT fine-tuned on the key-word data, its fp32 ONNX export and a tfidf model."""
-    from kanjo.export.onnx import export
-
-    root = tmp_path_factory.mktemp("key-models")
-    torch_model = kanjo.train(key_csv, root / "torch", model=str(tiny_bert),
-                              **dict(TINY, epochs=10))
-    assert torch_model.meta["dev_metrics"]["macro_f1"] == 1.0
-    kanjo.train(key_csv, root / "tfidf", model="tfidf")
-    export(root / "torch", root / "onnx")
-    return {"torch": root / "torch", "onnx": root / "onnx", "tfidf": root / "tfidf"}
 
 
 @pytest.mark.parametrize("kind,method", [("torch", "integrated-gradients"),
