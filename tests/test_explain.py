@@ -79,8 +79,8 @@ def test_tfidf_contributions_are_exact(key_models) -> None:
 
 
 # Japanese, emoji (outside the BMP, one code point), half-width katakana with voicing marks
-# (NFKC composes ｶﾞ into one character), full-width Latin, spaces and a tab
-ODD = ["温泉😀は最高でした！", "ﾎﾃﾙのｶﾞｲﾄﾞと温泉  ＯＫ\tです", "  温泉🎉🎉と部屋 "]
+# (NFKC composes ｶﾞ into one character), full-width Latin, spaces, an ideographic space and a tab
+ODD = ["温泉😀は最高でした！", "ﾎﾃﾙのｶﾞｲﾄﾞと温泉  ＯＫ\tです", "  温泉🎉🎉と部屋\u3000です "]
 
 
 @pytest.mark.parametrize("kind", ["torch", "onnx", "tfidf"])

@@ -20,7 +20,8 @@ _TAGGER: Any = None
 
 def word_spans(text: str) -> list[tuple[int, int]]:
     """``[(start, end), ...]`` character offsets of the MeCab words of ``text``, in order;
-    whitespace belongs to no word. ``text[start:end]`` is each word's surface."""
+    whitespace (ideographic spaces included) belongs to no word. ``text[start:end]`` is each
+    word's surface."""
     global _TAGGER
     if _TAGGER is None:
         import fugashi
@@ -29,7 +30,7 @@ def word_spans(text: str) -> list[tuple[int, int]]:
     spans, cursor = [], 0
     for word in _TAGGER(text):
         surface = word.surface
-        if not surface:
+        if not surface.strip():  # MeCab makes ideographic spaces (U+3000) words of their own
             continue
         start = text.find(surface, cursor)
         if start < 0:  # MeCab changed the surface (never seen): skip it, keep the order
