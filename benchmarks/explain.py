@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import math
+import os
 import platform
 import random
 import time
@@ -44,18 +45,21 @@ def variants(text: str, spans: list[tuple[int, int]], order: np.ndarray) -> list
     return removed + kept
 
 
-def faithfulness(classifier, texts: list[str], method: str, seed: int = 0) -> dict:
-    """Mean comprehensiveness/sufficiency AOPC and seconds per text for one method
-    ("random": uniform random word scores, ranked by the occlusion-free shuffle)."""
+def faithfulness(classifier, texts: list[str], method: str, seed: int = 0,
+                 steps: int = 50) -> dict:
+    """Mean comprehensiveness/sufficiency AOPC and seconds per text (wall clock, and CPU time
+    of this process over all its threads) for one method ("random": uniform random word
+    scores)."""
     rng = np.random.default_rng(seed)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     if method == "random":
         results = explain(classifier, texts, method="occlusion" if classifier.backend.kind !=
                           "tfidf" else "tfidf")  # words and labels only; scores replaced
-        seconds = None
+        seconds = cpu_seconds = None
     else:
-        results = explain(classifier, texts, method=method)
+        results = explain(classifier, texts, method=method, steps=steps)
         seconds = (time.perf_counter() - started) / len(texts)
+        cpu_seconds = (time.process_time() - cpu) / len(texts)
     comp, suff = [], []
     for e in results:
         if not e.words:
@@ -71,7 +75,7 @@ def faithfulness(classifier, texts: list[str], method: str, seed: int = 0) -> di
         comp.append(float(np.mean(p[0] - p[1:1 + len(BINS)])))
         suff.append(float(np.mean(p[0] - p[1 + len(BINS):])))
     return {"method": method, "n": len(comp), "comprehensiveness": float(np.mean(comp)),
-            "sufficiency": float(np.mean(suff)), "seconds": seconds}
+            "sufficiency": float(np.mean(suff)), "seconds": seconds, "cpu_seconds": cpu_seconds}
 
 
 def main() -> None:
@@ -82,8 +86,10 @@ def main() -> None:
     parser.add_argument("--tfidf", type=Path, help="a tfidf model trained on pn train")
     parser.add_argument("--n", type=int, default=100, help="dev sentences (random sample)")
     parser.add_argument("--n-tfidf", type=int, default=1112, help="dev sentences for tfidf")
+    parser.add_argument("--steps", type=int, default=50, help="integrated-gradients steps")
     parser.add_argument("--data", type=Path, default=DATA)
     args = parser.parse_args()
+    load = os.getloadavg()[0]
     dev = read_table(args.data).where_split("dev").texts
     runs = []
     for kind, path, methods, n in [
@@ -96,26 +102,29 @@ def main() -> None:
         texts = random.Random(0).sample(dev, min(n, len(dev)))
         explain(classifier, texts[:2])  # warm up (imports, first-call costs)
         for method in methods:
-            result = faithfulness(classifier, texts, method)
+            result = faithfulness(classifier, texts, method, steps=args.steps)
             result["model"] = f"{kind} ({path.name})"
             runs.append(result)
             print(result, flush=True)
     today = datetime.date.today().isoformat()
     lines = [f"#### ERASER faithfulness on JRTE pn dev, {today}, kanjo {kanjo.__version__}, "
-             f"{platform.machine()} {len(__import__('os').sched_getaffinity(0))} cores", "",
+             f"{platform.machine()} {len(os.sched_getaffinity(0))} cores (load average "
+             f"{load:.1f} at the start: the machine was shared)", "",
              "AOPC over the top 1/5/10/20/50 % of MeCab words (at least one), towards the "
              "predicted label; probabilities calibrated. Comprehensiveness: higher is better; "
-             "sufficiency: lower is better. s/text: the explanation alone.", "",
+             "sufficiency: lower is better. s/text: the explanation alone, wall clock and CPU time "
+             "(all threads of the process).", "",
              "| model | method | n | comprehensiveness | sufficiency | × random (comp.) | "
-             "s / text |", "|---|---|---|---|---|---|---|"]
+             "s / text | CPU s / text |", "|---|---|---|---|---|---|---|---|"]
     for r in runs:
         rand = next(x for x in runs if x["model"] == r["model"] and x["method"] == "random")
         ratio = r["comprehensiveness"] / rand["comprehensiveness"] if rand[
             "comprehensiveness"] > 0 else float("nan")
         seconds = f"{r['seconds']:.3f}" if r["seconds"] is not None else "–"
+        cpu = f"{r['cpu_seconds']:.3f}" if r["cpu_seconds"] is not None else "–"
         lines.append(f"| {r['model']} | {r['method']} | {r['n']} | "
                      f"{r['comprehensiveness']:.4f} | {r['sufficiency']:.4f} | {ratio:.2f} | "
-                     f"{seconds} |")
+                     f"{seconds} | {cpu} |")
     print("\n".join(lines))
 
 

@@ -38,6 +38,7 @@ def main() -> None:
                              "of the votes they are checked against) [no]")
     parser.add_argument("--data", type=Path, default=DATA)
     args = parser.parse_args()
+    load = os.getloadavg()[0]
     config = TrainConfig(model=args.model, soft_labels=args.soft_labels == "yes")
     started = time.perf_counter()
     report = cross_validate(args.data, config, args.folds)
@@ -62,7 +63,8 @@ def main() -> None:
     print(summary)
     today = datetime.date.today().isoformat()
     print(f"\n#### label-issues on JRTE pn train+dev, {today}, kanjo {kanjo.__version__}, "
-          f"{platform.machine()} {len(os.sched_getaffinity(0))} cores\n")
+          f"{platform.machine()} {len(os.sched_getaffinity(0))} cores (load average {load:.1f} at "
+          "the start: the machine was shared)\n")
     print("| model | folds | soft labels | rows | flagged | split votes: all rows | flagged "
           "| 100 most suspicious | suggested label had a vote | OOF macro-F1 | s |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
