@@ -61,3 +61,13 @@ def test_find_label_issues_checks_its_input() -> None:
         find_label_issues([0, 0, 0], proba)
     with pytest.raises(KanjoError, match="0..1"):
         find_label_issues([0, 1, 2], proba)
+
+
+def test_label_issues_command_refuses_bad_options(flipped, tmp_path: Path, capsys) -> None:
+    data, _ = flipped
+    code, _, err = run_cli(["label-issues", str(data), "--model", "tfidf", "--folds", "1"],
+                           capsys)
+    assert code == 2 and "--folds must be at least 2" in err
+    code, _, err = run_cli(["label-issues", str(data), "--model", "tfidf", "--out",
+                            str(tmp_path / "missing" / "issues.csv")], capsys)
+    assert code == 2 and "folder does not exist" in err

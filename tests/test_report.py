@@ -88,6 +88,9 @@ def test_report_on_exports_and_tfidf(key_models, noisy_csv, tmp_path, capsys, ki
     code, _, err = run_cli(["report", str(key_models[kind]), str(noisy_csv), "--out",
                             str(page), "--split", "test"], capsys)
     assert code == 2 and "split" in err
+    code, _, err = run_cli(["report", str(key_models[kind]), str(noisy_csv), "--out",
+                            str(page), "--issues", str(noisy_csv)], capsys)
+    assert code == 2 and "not a kanjo label-issues file" in err
 
 
 def test_bootstrap_intervals_match_sklearn_and_cover_the_value() -> None:
