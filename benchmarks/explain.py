@@ -47,7 +47,7 @@ def variants(text: str, spans: list[tuple[int, int]], order: np.ndarray) -> list
 
 
 def faithfulness(classifier, texts: list[str], method: str, seed: int = 0,
-                 steps: int = 50) -> dict:
+                 steps: int = 20) -> dict:
     """Mean comprehensiveness/sufficiency AOPC and seconds per text (wall clock, and CPU time
     of this process over all its threads) for one method ("random": uniform random word
     scores)."""
@@ -90,7 +90,9 @@ def main() -> None:
     parser.add_argument("--tfidf", type=Path, help="a tfidf model trained on pn train")
     parser.add_argument("--n", type=int, default=100, help="dev sentences (random sample)")
     parser.add_argument("--n-tfidf", type=int, default=1112, help="dev sentences for tfidf")
-    parser.add_argument("--steps", type=int, default=50, help="integrated-gradients steps")
+    parser.add_argument("--steps", type=int, default=20, help="integrated-gradients steps")
+    parser.add_argument("--methods", help="only these methods (comma-separated; random is "
+                        "always run, for the ratio)")
     parser.add_argument("--data", type=Path, default=DATA)
     args = parser.parse_args()
     load = os.getloadavg()[0]
@@ -106,6 +108,8 @@ def main() -> None:
         texts = random.Random(0).sample(dev, min(n, len(dev)))
         explain(classifier, texts[:2])  # warm up (imports, first-call costs)
         for method in methods:
+            if args.methods and method != "random" and method not in args.methods.split(","):
+                continue
             result = faithfulness(classifier, texts, method, steps=args.steps)
             result["model"] = f"{kind} ({path.name})"
             runs.append(result)

@@ -26,7 +26,8 @@ def explain(
     method: Annotated[str, typer.Option(
         help="auto, integrated-gradients, occlusion or tfidf [auto: integrated gradients for "
              "torch models, occlusion for ONNX exports, tfidf for tfidf].")] = "auto",
-    steps: Annotated[int, typer.Option(help="Integrated-gradients steps.")] = 50,
+    steps: Annotated[int, typer.Option(
+        help="Integrated-gradients steps (Gauss-Legendre; more: smaller delta).")] = 20,
     internal_batch_size: Annotated[int | None, typer.Option(
         help="Integrated gradients: rows per forward pass [all steps at once].")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,

@@ -14,7 +14,7 @@ METHODS = ("auto", "integrated-gradients", "occlusion", "tfidf")
 
 
 def explain(classifier: Any, texts: Sequence[str], target: str | None = None,
-            method: str = "auto", *, steps: int = 50, internal_batch_size: int | None = None,
+            method: str = "auto", *, steps: int = 20, internal_batch_size: int | None = None,
             batch_size: int = 8) -> list[Explanation]:
     """One :class:`Explanation` per text, in input order.
 

@@ -21,7 +21,7 @@ from kanjo.explain.tokens import Tokens, tokenize
 
 
 def integrated_gradients(backend: Any, temperature: float, texts: Sequence[str],
-                         targets: Sequence[int], steps: int = 50,
+                         targets: Sequence[int], steps: int = 20,
                          internal_batch_size: int | None = None, batch_size: int = 8
                          ) -> list[tuple[Tokens, np.ndarray, float]]:
     """Per text: its :class:`Tokens`, one score per token [n_tokens] (0 for special tokens)
