@@ -47,6 +47,9 @@ def build_report(classifier: Any, data: str | Path, *, split: str | None = None,
     metrics = classification_metrics(y, predicted, names, proba)
     intervals = bootstrap_intervals(y, predicted, len(names), resamples=resamples, seed=seed)
     curves = read_curves(classifier.path) if classifier.path is not None else {}
+    source = (classifier.meta.get("export") or {}).get("source")
+    if not curves and source:  # an ONNX export: the logs of the model it was exported from
+        curves = read_curves(Path(source))
     env = Environment(autoescape=True)
     return env.from_string(PAGE).render(
         title=Path(str(classifier.path or "model")).name, data_name=Path(table.path).name,

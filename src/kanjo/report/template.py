@@ -46,7 +46,8 @@ row (recall on the diagonal).</p></section>
 
 <section id="training"><h2>Training curves</h2>
 {% if training %}{{ training }}{% else %}<p class="note">No TensorBoard logs in
-<code>{{ model_name }}/logs</code> (tfidf models and ONNX exports have none).</p>{% endif %}
+<code>{{ model_name }}/logs</code> (tfidf models have none; an ONNX export shows those of the
+model it was exported from, when that is still there).</p>{% endif %}
 </section>
 
 <section id="errors"><h2>Most confident errors</h2>
