@@ -157,3 +157,44 @@ def tiny_japanese_bert(tmp_path_factory: pytest.TempPathFactory) -> Path:
                         num_attention_heads=2, intermediate_size=128, max_position_embeddings=128)
     BertForMaskedLM(config).save_pretrained(directory)
     return directory
+
+
+# A tiny model whose decision hinges on one known word (explain and report tests)
+KEY = "温泉"
+
+
+def key_rows(n: int, seed: int) -> list[tuple[str, str]]:
+    """Two subjects and an ending, all drawn alike for both labels, except that in "onsen"
+    rows one subject is 温泉: that one word decides the label."""
+    rng = random.Random(seed)
+    others = [s for s in SUBJECTS if s != KEY]
+    rows = []
+    for i in range(n):
+        subjects = rng.sample(others, 2)
+        if i % 2:
+            subjects[rng.randrange(2)] = KEY
+        ending = rng.choice(POSITIVE + NEGATIVE + NEUTRAL)
+        rows.append((f"{subjects[0]}と{subjects[1]}{ending}。", "onsen" if i % 2 else "other"))
+    return rows
+
+
+@pytest.fixture(scope="session")
+def key_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_csv(tmp_path_factory.mktemp("key") / "key.csv", key_rows(140, seed=5),
+                     ["train"] * 100 + ["dev"] * 40)
+
+
+@pytest.fixture(scope="session")
+def key_models(tmp_path_factory: pytest.TempPathFactory, tiny_bert: Path,
+               key_csv: Path) -> dict[str, Path]:
+    """The tiny BERT fine-tuned on the key-word data, its fp32 ONNX export and a tfidf model."""
+    import kanjo
+    from kanjo.export.onnx import export
+
+    root = tmp_path_factory.mktemp("key-models")
+    torch_model = kanjo.train(key_csv, root / "torch", model=str(tiny_bert),
+                              **dict(TINY, epochs=10))
+    assert torch_model.meta["dev_metrics"]["macro_f1"] == 1.0
+    kanjo.train(key_csv, root / "tfidf", model="tfidf")
+    export(root / "torch", root / "onnx")
+    return {"torch": root / "torch", "onnx": root / "onnx", "tfidf": root / "tfidf"}

@@ -2,7 +2,7 @@
 (each registers its commands on :data:`kanjo.cli.app.app`)."""
 
 # registers the commands, in the order `kanjo --help` lists them
-from kanjo.cli import train, predict, export, pretrain  # noqa: F401, I001
+from kanjo.cli import train, predict, explain, report, label_issues, export, pretrain  # noqa: F401, I001
 from kanjo.cli.app import app, main
 
 __all__ = ["app", "main"]

@@ -6,6 +6,7 @@ baseline, or an ONNX export.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -81,6 +82,13 @@ class Classifier:
         y_true = self.labels.encode(table)
         proba = self.predict_proba(table.texts, batch_size)
         return classification_metrics(y_true, proba.argmax(axis=1), self.labels.names, proba)
+
+    def explain(self, texts: Sequence[str], target: str | None = None, method: str = "auto",
+                **options: Any) -> list[Any]:
+        """Word attributions per text: :func:`kanjo.explain.explain` (a list of
+        ``Explanation``). Imported lazily: the explain layer sits above inference."""
+        return importlib.import_module("kanjo.explain").explain(self, texts, target, method,
+                                                               **options)
 
     def save(self, path: str | Path, overwrite: bool = False) -> Path:
         """Write the model directory atomically."""
