@@ -157,3 +157,26 @@ def tiny_japanese_bert(tmp_path_factory: pytest.TempPathFactory) -> Path:
                         num_attention_heads=2, intermediate_size=128, max_position_embeddings=128)
     BertForMaskedLM(config).save_pretrained(directory)
     return directory
+
+
+@pytest.fixture(scope="session")
+def trained(tmp_path_factory: pytest.TempPathFactory, tiny_bert: Path, toy_csv: Path) -> Path:
+    """The tiny BERT fine-tuned on the toy set with the TINY recipe (a torch model directory)."""
+    import kanjo
+
+    out = tmp_path_factory.mktemp("runs") / "model"
+    kanjo.train(toy_csv, out, model=str(tiny_bert), **TINY)
+    return out
+
+
+@pytest.fixture(scope="session")
+def exports(trained: Path) -> dict[str, Path]:
+    """fp32 and int8 exports of the trained tiny model, through the command line."""
+    from kanjo.cli import main
+
+    paths = {}
+    for name, extra in (("fp32", []), ("int8", ["--quantize", "int8"]),
+                        ("int8-blockwise", ["--quantize", "int8-blockwise"])):
+        paths[name] = trained.parent / f"onnx-{name}"
+        main(["export", str(trained), "--out", str(paths[name]), *extra])
+    return paths
