@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from kanjo.cli.app import Model, _quiet_libraries, app, err
+from kanjo.errors import KanjoError
 
 
 @app.command()
@@ -35,9 +36,13 @@ def serve(
     """Serve MODEL over HTTP: /predict, /v1/classify, /explain, /health, /info, /metrics,
     docs at /docs and a web page at /. Ctrl-C or SIGTERM drains in-flight requests."""
     _quiet_libraries()
-    import uvicorn
+    try:
+        import uvicorn
 
-    from kanjo.serve.app import create_app
+        from kanjo.serve.app import create_app
+    except ImportError as exc:
+        raise KanjoError(f"serving needs {exc.name or 'fastapi and uvicorn'}, not installed",
+                         hint="pip install 'kanjo[serve]'") from None
     from kanjo.serve.settings import Settings, api_key_from_env
 
     settings = Settings(max_batch_size=max_batch_size, max_batch_tokens=max_batch_tokens,
