@@ -112,7 +112,8 @@ function bars(row) {
     const line = document.createElement("div");
     line.className = "bar-row" + (label === row.label ? " top" : "");
     const name = document.createElement("span");
-    name.textContent = labelName(label);
+    name.textContent = JA_LABELS[label.toLowerCase()] || label;
+    name.title = label;
     const bar = document.createElement("div");
     bar.className = "bar";
     const fill = document.createElement("span");
