@@ -50,17 +50,19 @@ def free_port() -> int:
 
 @contextmanager
 def serving(model: Path, *flags: str, log_dir: Path, env: dict[str, str] | None = None,
-            start_timeout: float = 120) -> Iterator[Server]:
-    """`kanjo serve MODEL --port P FLAGS` on 127.0.0.1, ready (``/health`` 200) when yielded."""
+            start_timeout: float = 120, command: list[str] | None = None) -> Iterator[Server]:
+    """`kanjo serve MODEL --port P FLAGS` on 127.0.0.1, ready (``/health`` 200) when yielded;
+    ``command``: run this instead (``{port}`` in it is replaced by the port)."""
     port = free_port()
+    argv = ([a.replace("{port}", str(port)) for a in command] if command else
+            [sys.executable, "-m", "kanjo", "serve", str(model), "--port", str(port), *flags])
     log = log_dir / f"serve-{port}.log"
     environment = {**os.environ, **(env or {}),
                    "PYTHONPATH": os.pathsep.join([str(ROOT / "src"),
                                                   os.environ.get("PYTHONPATH", "")])}
     with open(log, "wb") as sink:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "kanjo", "serve", str(model), "--port", str(port), *flags],
-            stdout=sink, stderr=subprocess.STDOUT, env=environment, cwd=log_dir)
+        process = subprocess.Popen(argv, stdout=sink, stderr=subprocess.STDOUT, env=environment,
+                                   cwd=log_dir)
     server = Server(f"http://127.0.0.1:{port}", process, log)
     try:
         deadline = time.monotonic() + start_timeout

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import signal
+import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -277,6 +278,21 @@ def test_sigterm_drains_in_flight_requests(exports, tmp_path) -> None:
         rows = response.json()["predictions"]
         assert [r["label"] for r in rows] == clf.predict(texts)
     assert "Traceback" not in server.output()
+
+
+def test_the_app_factory_runs_under_several_uvicorn_workers(exports, tmp_path) -> None:
+    command = [sys.executable, "-m", "uvicorn", "--factory", "kanjo.serve:from_env",
+               "--workers", "2", "--host", "127.0.0.1", "--port", "{port}"]
+    env = {"KANJO_MODEL": str(exports["int8"]), "KANJO_MAX_TEXTS": "2"}
+    with serving(exports["int8"], log_dir=tmp_path, env=env, command=command) as server:
+        with server.client() as client:
+            answers = [client.post("/predict", json={"inputs": TEXTS[:2]}) for _ in range(6)]
+            too_many = client.post("/predict", json={"inputs": TEXTS[:3]})
+        assert server.output().count("Started server process") == 2
+    want = kanjo.load(exports["int8"]).predict(TEXTS[:2])
+    for response in answers:
+        assert [max(row, key=lambda x: x["score"])["label"] for row in response.json()] == want
+    _error(too_many, 413, "payload_too_large")  # the KANJO_MAX_TEXTS setting holds
 
 
 def test_serve_refuses_an_unset_api_key_variable(trained, capsys, monkeypatch) -> None:
