@@ -88,3 +88,26 @@ def test_page_highlights_words_from_explain(page_server) -> None:
         assert text_cell.inner_text() == TYPED[0], "highlights keep the text as it was"
         assert text_cell.locator(".word").count() >= 2
         page.screenshot(path=str(ARTIFACTS / "serve-page-highlights.png"), full_page=True)
+
+
+def test_page_and_docs_load_nothing_from_outside(page_server) -> None:
+    outside: list[str] = []
+
+    def only_loopback(route) -> None:
+        if route.request.url.startswith(page_server.url) or route.request.url.startswith(
+                ("data:", "blob:")):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    with chromium_page() as page:
+        page.route("**/*", only_loopback)
+        page.goto(page_server.url + "/")
+        page.wait_for_function("document.querySelector('#model-info').textContent"
+                               ".startsWith('モデル')")
+        page.goto(page_server.url + "/docs")
+        page.wait_for_selector(".swagger-ui .opblock-summary-path", timeout=20000)
+        paths = page.locator(".opblock-summary-path").all_inner_texts()
+    assert {"/predict", "/v1/classify", "/explain", "/info"} <= {p.strip() for p in paths}
+    assert outside == [], "no CDN: every asset comes from kanjo"
