@@ -295,6 +295,28 @@ def test_the_app_factory_runs_under_several_uvicorn_workers(exports, tmp_path) -
     _error(too_many, 413, "payload_too_large")  # the KANJO_MAX_TEXTS setting holds
 
 
+def test_explain_gives_word_attributions_per_text(torch_server) -> None:
+    pytest.importorskip("kanjo.explain", reason="/explain calls kanjo.explain (a 501 without it)")
+    texts = TEXTS[:2]
+    with torch_server.client() as client:
+        labels = [r["label"] for r in client.post("/v1/classify", json={"texts": texts}).json()[
+            "predictions"]]
+        answer = client.post("/explain", json={"texts": texts})
+        targeted = client.post("/explain", json={"texts": texts[:1], "target": "neutral"})
+        unknown = client.post("/explain", json={"texts": texts[:1], "target": "no-such-label"})
+        too_many = client.post("/explain", json={"texts": ["良い"] * 9})
+    assert answer.status_code == 200, answer.text
+    explanations = answer.json()["explanations"]
+    assert [e["text"] for e in explanations] == texts
+    assert [e["label"] for e in explanations] == labels
+    for e in explanations:
+        assert e["words"] and all(0 <= w["start"] < w["end"] <= len(e["text"])
+                                  for w in e["words"])
+    assert targeted.json()["explanations"][0]["target"] == "neutral"
+    _error(unknown, 422, "validation")
+    _error(too_many, 413, "payload_too_large")
+
+
 def test_serve_refuses_an_unset_api_key_variable(trained, capsys, monkeypatch) -> None:
     monkeypatch.delenv("KANJO_NO_SUCH_KEY", raising=False)
     code, _, err = run(["serve", str(trained), "--api-key-env", "KANJO_NO_SUCH_KEY"], capsys)
