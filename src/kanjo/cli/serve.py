@@ -17,8 +17,8 @@ def serve(
         help="Address to bind; 0.0.0.0 exposes the server to the network.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
     api_key_env: Annotated[str | None, typer.Option(
-        help="Environment variable holding the API key that every route but /health then "
-        "needs (the key is never a command-line value).")] = None,
+        help="Environment variable holding the API key that every API route then needs "
+        "(not /health, the page or /docs); the key is never a command-line value.")] = None,
     max_batch_size: Annotated[int, typer.Option(help="Texts per model call.")] = 32,
     max_batch_tokens: Annotated[int, typer.Option(
         help="Estimated tokens (≈ characters) per model call.")] = 8192,
