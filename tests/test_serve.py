@@ -95,8 +95,10 @@ def test_predictions_equal_kanjo_predict(which, trained, exports, torch_server, 
     assert [r["truncated"] for r in rows] == [False] * 3 + [True]
     # text-embeddings-inference's shapes: every label, highest score first
     assert [x["label"] for x in tei_one] == [x["label"] for x in tei_many[0]]
+    # dynamic int8 scales activations per batch: a text's scores move with its batch neighbours
+    batch_noise = 1e-6 if which == "torch" else 1e-3
     assert [x["score"] for x in tei_one] == pytest.approx([x["score"] for x in tei_many[0]],
-                                                          abs=1e-6)
+                                                          abs=batch_noise)
     for tei, w in zip(tei_many, want, strict=True):
         assert [x["label"] for x in tei][0] == w["label"]
         assert [x["score"] for x in tei] == sorted((x["score"] for x in tei), reverse=True)
