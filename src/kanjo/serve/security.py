@@ -29,7 +29,8 @@ def key_checker(key: str) -> Callable[..., None]:
         if given is None:
             raise ApiError(401, "unauthorized", "an API key is required (Authorization: Bearer "
                            "KEY or X-API-Key: KEY)")
-        if not hmac.compare_digest(given.encode("utf-8", "surrogateescape"), expected):
+        # the server decodes header bytes as latin-1: encoding back gives the bytes sent
+        if not hmac.compare_digest(given.encode("latin-1", "replace"), expected):
             raise ApiError(401, "unauthorized", "the API key is not valid")
 
     return check
