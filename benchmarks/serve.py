@@ -108,8 +108,8 @@ async def load(url: str, work: list[list[Any]], time_limit: float) -> dict[str, 
                 try:
                     response = await http.post("/predict", json={"inputs": inputs})
                     body = response.json() if response.status_code == 200 else None
-                    ok = body is not None and (len(body) == len(inputs) if isinstance(
-                        inputs, list) else "label" in body[0])
+                    ok = isinstance(body, list) and len(body) == (
+                        len(inputs) if isinstance(inputs, list) else len(body)) and bool(body)
                     key = "ok" if ok else f"HTTP {response.status_code}"
                 except httpx.HTTPError as exc:
                     key = type(exc).__name__
@@ -236,7 +236,8 @@ def report(results: dict[str, dict[str, Any]], single: dict[str, Any], offline: 
         f"{load_after:.1f} at the end (a shared machine). Model: the default encoder "
         f"fine-tuned on pn train+dev{args.model_note}, served (a) by `kanjo serve` on its "
         "trimmed int8 export "
-        "(default limits: micro-batches of ≤ 32 texts, 5 ms wait) and (b) by a plain FastAPI "
+        "(default limits: all queued texts up to 8,192 estimated tokens taken at once, forward "
+        "passes of 32, 5 ms wait) and (b) by a plain FastAPI "
         "endpoint calling `transformers.pipeline` on the torch model per request. Clients: "
         "`httpx.AsyncClient`, one connection each, POST /predict; even requests one pn "
         "sentence, odd ones 8; each client stops after its requests or the time limit.", "",

@@ -358,8 +358,35 @@ def test_batcher_cuts_batches_by_size_and_tokens_and_keeps_each_request_apart() 
             scores, flags = future.result(5)
             np.testing.assert_array_equal(scores, _lengths(texts)[0])
             assert flags.tolist() == [len(t) > 5 for t in texts]
-        # 4 texts fill the first batch; 8 + 3 estimated tokens then exceed the budget of 10
+        # the budget of 10 estimated tokens cuts each take: 3 + 3 + 1 (+ 8), then 8 (+ 3), 3
         assert sizes == [4, 1, 3]
+    finally:
+        batcher.close()
+
+
+def test_batcher_takes_everything_queued_within_the_token_budget() -> None:
+    calls: list[list[str]] = []
+    release = threading.Event()
+
+    def record(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        calls.append(texts)
+        release.wait(5)  # the first call holds the worker while the others queue up
+        return _lengths(texts)
+
+    batcher = MicroBatcher(record, max_batch_size=4, max_batch_tokens=1000, max_wait_ms=0,
+                           max_queue=100)
+    try:
+        first = batcher.submit(["はじめ"])
+        while not calls:
+            time.sleep(0.001)
+        texts = [f"{chr(0x3042 + i)}い" for i in range(10)]
+        futures = [batcher.submit([t]) for t in texts]
+        release.set()
+        assert [f.result(5)[0][0, 1] for f in futures] == [ord(t[0]) for t in texts]
+        assert first.result(5)[0].shape == (1, 2)
+        # all 10 in one call, more than max_batch_size: the predictor sorts them by length and
+        # runs its own forward passes of max_batch_size
+        assert calls == [["はじめ"], texts]
     finally:
         batcher.close()
 

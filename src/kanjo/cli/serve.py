@@ -19,9 +19,10 @@ def serve(
     api_key_env: Annotated[str | None, typer.Option(
         help="Environment variable holding the API key that every API route then needs "
         "(not /health, the page or /docs); the key is never a command-line value.")] = None,
-    max_batch_size: Annotated[int, typer.Option(help="Texts per model call.")] = 32,
+    max_batch_size: Annotated[int, typer.Option(help="Texts per forward pass.")] = 32,
     max_batch_tokens: Annotated[int, typer.Option(
-        help="Estimated tokens (≈ characters) per model call.")] = 8192,
+        help="Estimated tokens (≈ characters) taken from the queue at once, then run "
+        "length-sorted in forward passes of --max-batch-size.")] = 8192,
     max_wait_ms: Annotated[float, typer.Option(
         help="How long a request waits for others to share its batch.")] = 5.0,
     max_queue: Annotated[int, typer.Option(

@@ -2,7 +2,7 @@
 
 Why kanjo's own and not a library: what it must do is small but specific — a bounded queue
 counted in *texts* (so one request of 64 texts weighs what 64 single requests do), a batch cut
-by both a text count and an estimated token budget, a per-request slice of each result handed
+by an estimated token budget, a per-request slice of each result handed
 back to an asyncio future, and exclusive calls (``/explain``) that must not run alongside a
 batch on the same model. The general-purpose batching packages do the first or the last, not
 both, and would still need this code around them.
@@ -44,13 +44,17 @@ class _Job:
 
 
 class MicroBatcher:
-    """Queues requests' texts and runs them through ``predict`` in shared batches.
+    """Queues requests' texts and runs them through ``predict`` together.
 
-    ``predict(texts) -> (scores [n, k], truncated [n])`` runs on the worker thread with up to
-    ``max_batch_size`` texts whose estimated tokens (``cost``) sum to at most
-    ``max_batch_tokens`` — except that a single request larger than either runs alone, whole.
-    The first queued request waits up to ``max_wait_ms`` for others to join it.
-    ``on_batch(n_texts)`` and ``on_queue(n_waiting)`` report to the metrics.
+    Each turn of the worker thread takes the queued requests, in arrival order, whose estimated
+    tokens (``cost``) sum to at most ``max_batch_tokens`` (always at least one request), and
+    calls ``predict(texts) -> (scores [n, k], truncated [n])`` once on all their texts; the
+    predictor sorts them by length and runs forward passes of ``max_batch_size``. Taking all
+    that waits, not one batch's worth, is what keeps padding small under load: sorted together,
+    the texts fall into batches of similar length (measured: 2-3x the texts/s of taking 32 at
+    a time, on pn sentences). When the queue is short, the first request waits up to
+    ``max_wait_ms`` for ``max_batch_size`` texts to gather. ``on_batch(n_texts)`` and
+    ``on_queue(n_waiting)`` report to the metrics.
     """
 
     def __init__(self, predict: Predict, *, max_batch_size: int, max_batch_tokens: int,
@@ -131,15 +135,11 @@ class MicroBatcher:
                     self._lock.wait(left)
             batch = [self._jobs.popleft()]
             if batch[0].texts is not None:
-                size, tokens = len(batch[0].texts), batch[0].cost
-                while self._jobs and self._jobs[0].texts is not None:
-                    nxt = self._jobs[0]
-                    if (size + len(nxt.texts) > self.max_batch_size  # type: ignore[arg-type]
-                            or tokens + nxt.cost > self.max_batch_tokens):
-                        break
+                tokens = batch[0].cost
+                while (self._jobs and self._jobs[0].texts is not None
+                       and tokens + self._jobs[0].cost <= self.max_batch_tokens):
+                    tokens += self._jobs[0].cost
                     batch.append(self._jobs.popleft())
-                    size += len(nxt.texts)  # type: ignore[arg-type]
-                    tokens += nxt.cost
             self._waiting -= sum(len(j.texts) if j.texts is not None else 1 for j in batch)
             self._on_queue(self._waiting)
             return batch

@@ -25,7 +25,7 @@ ROUTES = ("/predict", "/v1/classify", "/explain", "/health", "/info", "/metrics"
 
 class Metrics:
     """Requests and failures (by route, status, error type), latency (seconds) and batch-size
-    (texts per model call) histograms, and the queue depth (texts waiting)."""
+    (texts per predict call) histograms, and the queue depth (texts waiting)."""
 
     content_type = CONTENT_TYPE_LATEST
 
@@ -40,7 +40,7 @@ class Metrics:
             buckets=(.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10),
             registry=self.registry)
         self.batch_size = Histogram(
-            "kanjo_batch_size", "Texts per model call.",
+            "kanjo_batch_size", "Texts taken from the queue together (one predict call).",
             buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256), registry=self.registry)
         self.texts = Counter("kanjo_texts", "Texts classified.", registry=self.registry)
         self.queue_depth = Gauge("kanjo_queue_depth", "Texts waiting for the model.",

@@ -23,8 +23,8 @@ class Settings:
     at the model's max length): a Japanese WordPiece or Unigram piece is about one character.
     """
 
-    max_batch_size: int = 32  # texts per model call
-    max_batch_tokens: int = 8192  # estimated tokens per model call
+    max_batch_size: int = 32  # texts per forward pass
+    max_batch_tokens: int = 8192  # estimated tokens taken from the queue per worker turn
     max_wait_ms: float = 5.0  # how long the first queued request waits for company
     max_queue: int = 1024  # texts waiting; beyond it requests get 429 + Retry-After
     max_body_bytes: int = 1 << 20
