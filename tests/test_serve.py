@@ -391,6 +391,32 @@ def test_batcher_takes_everything_queued_within_the_token_budget() -> None:
         batcher.close()
 
 
+def test_batcher_skips_a_cancelled_request_and_keeps_serving() -> None:
+    release = threading.Event()
+    calls: list[list[str]] = []
+
+    def slow(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        calls.append(texts)
+        release.wait(5)
+        return _lengths(texts)
+
+    batcher = MicroBatcher(slow, max_batch_size=8, max_batch_tokens=100, max_wait_ms=0,
+                           max_queue=10)
+    try:
+        first = batcher.submit(["いち"])
+        while not calls:
+            time.sleep(0.001)
+        gone = batcher.submit(["にー"])  # its client disconnects while it waits
+        assert gone.cancel()
+        kept = batcher.submit(["さん"])
+        release.set()
+        assert first.result(5)[0].shape == (1, 2) and kept.result(5)[0][0, 1] == ord("さ")
+        assert calls == [["いち"], ["さん"]], "the cancelled text never reached the model"
+        assert batcher.submit(["よん"]).result(5)[0][0, 1] == ord("よ"), "the worker lives on"
+    finally:
+        batcher.close()
+
+
 def test_batcher_refuses_work_when_full_and_drains_on_close() -> None:
     release = threading.Event()
     started = threading.Event()

@@ -52,9 +52,9 @@ class MicroBatcher:
     predictor sorts them by length and runs forward passes of ``max_batch_size``. Taking all
     that waits, not one batch's worth, is what keeps padding small under load: sorted together,
     the texts fall into batches of similar length (measured once, on a loaded 2-core machine:
-    2.6-4x the texts/s of calls of 32 random pn sentences). When the queue is short, the first request waits up to
-    ``max_wait_ms`` for ``max_batch_size`` texts to gather. ``on_batch(n_texts)`` and
-    ``on_queue(n_waiting)`` report to the metrics.
+    2.6-4x the texts/s of calls of 32 random pn sentences). When the queue is short, the first
+    request waits up to ``max_wait_ms`` for ``max_batch_size`` texts to gather.
+    ``on_batch(n_texts)`` and ``on_queue(n_waiting)`` report to the metrics.
     """
 
     def __init__(self, predict: Predict, *, max_batch_size: int, max_batch_tokens: int,
@@ -148,7 +148,12 @@ class MicroBatcher:
         return sum(len(j.texts) for j in self._jobs if j.texts is not None)
 
     def _run(self) -> None:
-        while (batch := self._take()) is not None:
+        while (taken := self._take()) is not None:
+            # a request whose client went away was cancelled (asyncio cancels the awaited
+            # future): skip it; the others can no longer be cancelled, so setting them is safe
+            batch = [job for job in taken if job.future.set_running_or_notify_cancel()]
+            if not batch:
+                continue
             if batch[0].call is not None:
                 _settle(batch[0].future, batch[0].call)
                 continue
