@@ -15,13 +15,15 @@ import pytest
 CHROMIUM = os.environ.get("KANJO_CHROMIUM", "/usr/bin/chromium")
 # screenshots the tests keep (git-ignored, under runs/)
 ARTIFACTS = Path(__file__).resolve().parents[1] / "runs" / "test-artifacts"
+LOCAL = ("file:", "data:", "about:", "blob:", "http://127.0.0.1", "http://localhost")
 
 
 @contextmanager
-def chromium_page() -> Iterator[Any]:
+def chromium_page(**context_options: Any) -> Iterator[Any]:
     """A Playwright page in headless Chromium that fails the test on any console error, page
-    error or request leaving the machine (pages must be self-contained). Skips loudly where
-    Chromium or Playwright is missing, except under CI, where it fails."""
+    error or request leaving the machine (pages must be self-contained; a test server on the
+    loopback address is local). Skips loudly where Chromium or Playwright is missing, except
+    under CI, where it fails. ``context_options`` go to ``browser.new_context``."""
     missing = None
     if not (os.path.exists(CHROMIUM) or shutil.which(CHROMIUM)):
         missing = f"no Chromium at {CHROMIUM} (make setup installs Debian's chromium)"
@@ -38,13 +40,15 @@ def chromium_page() -> Iterator[Any]:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
                                              args=["--no-sandbox"])
         try:
-            page = browser.new_page(viewport={"width": 1200, "height": 900})
+            context = browser.new_context(**{"viewport": {"width": 1200, "height": 900},
+                                             **context_options})
+            page = context.new_page()
             page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}")
                     if m.type == "error" else None)
             page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
 
             def local_only(route: Any) -> None:
-                if route.request.url.startswith(("file:", "data:", "about:")):
+                if route.request.url.startswith(LOCAL):
                     route.continue_()
                 else:
                     problems.append(f"network request: {route.request.url}")
@@ -52,6 +56,7 @@ def chromium_page() -> Iterator[Any]:
 
             page.route("**/*", local_only)
             yield page
+            context.close()
         finally:
             browser.close()
     assert not problems, problems

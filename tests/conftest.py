@@ -198,3 +198,26 @@ def key_models(tmp_path_factory: pytest.TempPathFactory, tiny_bert: Path,
     kanjo.train(key_csv, root / "tfidf", model="tfidf")
     export(root / "torch", root / "onnx")
     return {"torch": root / "torch", "onnx": root / "onnx", "tfidf": root / "tfidf"}
+
+
+@pytest.fixture(scope="session")
+def trained(tmp_path_factory: pytest.TempPathFactory, tiny_bert: Path, toy_csv: Path) -> Path:
+    """The tiny BERT fine-tuned on the toy set with the TINY recipe (a torch model directory)."""
+    import kanjo
+
+    out = tmp_path_factory.mktemp("runs") / "model"
+    kanjo.train(toy_csv, out, model=str(tiny_bert), **TINY)
+    return out
+
+
+@pytest.fixture(scope="session")
+def exports(trained: Path) -> dict[str, Path]:
+    """fp32 and int8 exports of the trained tiny model, through the command line."""
+    from kanjo.cli import main
+
+    paths = {}
+    for name, extra in (("fp32", []), ("int8", ["--quantize", "int8"]),
+                        ("int8-blockwise", ["--quantize", "int8-blockwise"])):
+        paths[name] = trained.parent / f"onnx-{name}"
+        main(["export", str(trained), "--out", str(paths[name]), *extra])
+    return paths

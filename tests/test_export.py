@@ -13,33 +13,13 @@ import numpy as np
 import pytest
 
 import kanjo
-from kanjo.cli import main
 from kanjo.evaluation.calibration import softmax
 from kanjo.models.vocab_trim import japanese_pieces, plan, trim_tokenizer_json
-from tests.conftest import TINY
 from tests.conftest import run_cli as run
 
 TEXTS = ["朝食は最高でした。", "部屋は最悪でした。", "駐車場は予約制です。", "温泉がとても良かった",
          "スタッフの接客に不満です。", "ロビーは一階です。東京の天気は晴れです。", "良い",
          "眺めが汚かった。"]
-
-
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory: pytest.TempPathFactory, tiny_bert: Path, toy_csv: Path) -> Path:
-    out = tmp_path_factory.mktemp("runs") / "model"
-    kanjo.train(toy_csv, out, model=str(tiny_bert), **TINY)
-    return out
-
-
-@pytest.fixture(scope="module")
-def exports(trained: Path) -> dict[str, Path]:
-    """fp32 and int8 exports of the trained tiny model, through the command line."""
-    paths = {}
-    for name, extra in (("fp32", []), ("int8", ["--quantize", "int8"]),
-                        ("int8-blockwise", ["--quantize", "int8-blockwise"])):
-        paths[name] = trained.parent / f"onnx-{name}"
-        main(["export", str(trained), "--out", str(paths[name]), *extra])
-    return paths
 
 
 def test_export_writes_a_complete_onnx_directory(trained: Path, exports: dict[str, Path]) -> None:

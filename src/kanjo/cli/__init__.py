@@ -2,7 +2,9 @@
 (each registers its commands on :data:`kanjo.cli.app.app`)."""
 
 # registers the commands, in the order `kanjo --help` lists them
-from kanjo.cli import train, predict, explain, report, label_issues, export, pretrain  # noqa: F401, I001
+from kanjo.cli import (  # noqa: F401, I001
+    train, predict, explain, report, label_issues, export, pretrain, serve,
+)
 from kanjo.cli.app import app, main
 
 __all__ = ["app", "main"]

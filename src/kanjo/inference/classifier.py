@@ -18,6 +18,7 @@ from kanjo.data.normalize import NORMALIZATION, normalize_text
 from kanjo.errors import KanjoError, ModelError
 from kanjo.evaluation.calibration import softmax
 from kanjo.inference.backend import Backend, config_labels, load_backend
+from kanjo.models.tokenize import encode
 from kanjo.storage import atomic_directory, read_meta, record_checksums, verify, write_meta
 
 
@@ -60,6 +61,25 @@ class Classifier:
         if not texts:
             return np.zeros((0, len(self.labels)), dtype=np.float32)
         scores, self.last_truncated = self.backend.logits(texts, batch_size)
+        return self.probabilities(scores)
+
+    def logits_and_truncation(self, texts: Sequence[str],
+                              batch_size: int = 64) -> tuple[np.ndarray, np.ndarray]:
+        """Raw class scores [n, k] (float32, input order) and whether each text was truncated
+        [n] (bool). Unlike ``predict_proba`` it keeps no state, so ``last_truncated`` is left as
+        it was. Raises :class:`KanjoError` for an empty or non-string text."""
+        texts = _check_texts(texts)
+        if not texts:
+            return (np.zeros((0, len(self.labels)), dtype=np.float32), np.zeros(0, dtype=bool))
+        scores, cut = self.backend.logits(texts, batch_size)
+        flags = np.zeros(len(texts), dtype=bool)
+        if cut:  # rare: find which texts were cut, one at a time
+            tokenizer = self.backend.tokenizer  # type: ignore[attr-defined]
+            flags[:] = [encode(tokenizer, [t], self.backend.max_length)[1] > 0 for t in texts]
+        return scores, flags
+
+    def probabilities(self, scores: np.ndarray) -> np.ndarray:
+        """Class probabilities [n, k] from raw scores [n, k] (temperature-calibrated)."""
         return softmax(scores, self.temperature)
 
     def predict(self, texts: Sequence[str], batch_size: int = 64) -> list[str]:
