@@ -54,3 +54,25 @@ def test_public_names() -> None:
     assert {"train", "load", "Classifier", "TrainConfig", "KanjoError", "DataError",
             "ModelError", "ConfigError"} <= set(public)
     assert kanjo.Classifier.__name__ == "Classifier" and callable(kanjo.train)
+
+
+def test_evaluate_split_dev_scores_the_held_out_rows_again(rows, tmp_path: Path,
+                                                           capsys) -> None:
+    """Dev rows drawn by --dev-split (no split column) are recorded by line, so `evaluate
+    --split dev` scores exactly them, with a note that they selected the model."""
+    from tests.conftest import run_cli
+
+    csv = write_csv(tmp_path / "toy.csv", rows)
+    model = kanjo.train(csv, tmp_path / "m", model="tfidf", dev_split=0.2)
+    dev = model.meta["data"]["dev"]
+    assert dev["source"] == "held-out" and len(dev["lines"]) == dev["rows"]
+    metrics = kanjo.load(tmp_path / "m").evaluate(csv, split="dev")
+    assert metrics["n"] == dev["rows"]
+    assert metrics["macro_f1"] == pytest.approx(model.meta["dev_metrics"]["macro_f1"])
+    assert "optimistic" in metrics["note"]
+    code, out, err = run_cli(["evaluate", str(tmp_path / "m"), str(csv), "--split", "dev"], capsys)
+    assert code == 0 and f"{dev['rows']} rows" in out and "optimistic" in out
+    other = write_csv(tmp_path / "other.csv", rows[:-3])
+    code, _, err = run_cli(["evaluate", str(tmp_path / "m"), str(other), "--split", "dev"],
+                           capsys)
+    assert code == 2 and "dev rows were held out from" in err

@@ -43,6 +43,8 @@ def print_metrics(console: Console, metrics: dict[str, Any]) -> None:
             reliability.add_row(f"{lo:.1f}–{hi:.1f}", str(row["n"]), f"{row['accuracy']:.3f}",
                                 f"{row['confidence']:.3f}")
         console.print(reliability)
+    if metrics.get("note"):
+        console.print(f"note: {metrics['note']}", style="yellow", highlight=False)
 
 
 def print_cv(console: Console, report: dict[str, Any]) -> None:

@@ -91,17 +91,25 @@ class Classifier:
                  **read_options: Any) -> dict[str, Any]:
         """Metrics on labelled data: a file, a DataFrame, (text, label) pairs or (texts, labels)
         (:func:`~kanjo.data.inputs.as_table`); ``split`` selects rows by the split column."""
-        from kanjo.data.inputs import as_table
+        from kanjo.data.inputs import as_table, fingerprint
         from kanjo.evaluation.metrics import classification_metrics
 
         table = as_table(data, **read_options)
+        own_dev = split == "dev" and fingerprint(table) == self.meta.get("data", {}).get(
+            "dev", {}).get("sha256")
         if split is not None:
-            table = table.where_split(split)
+            table = self._held_out_dev(table) if split == "dev" and self._dev_was_held_out(
+                table) else table.where_split(split)
             if not len(table):
                 raise KanjoError(f"has no rows of split '{split}'", file=table.path)
         y_true = self.labels.encode(table)
         proba = self.predict_proba(table.texts, batch_size)
-        return classification_metrics(y_true, proba.argmax(axis=1), self.labels.names, proba)
+        metrics = classification_metrics(y_true, proba.argmax(axis=1), self.labels.names, proba)
+        if own_dev:
+            metrics["note"] = ("these are the dev rows the model selected its checkpoint and "
+                               "fitted its calibration on: the scores, ECE above all, are "
+                               "optimistic; score rows it never saw for an honest estimate")
+        return metrics
 
     def explain(self, texts: Sequence[str], target: str | None = None, method: str = "auto",
                 **options: Any) -> list[Any]:
@@ -109,6 +117,27 @@ class Classifier:
         ``Explanation``). Imported lazily: the explain layer sits above inference."""
         return importlib.import_module("kanjo.explain").explain(self, texts, target, method,
                                                                **options)
+
+    def _dev_was_held_out(self, table: Any) -> bool:
+        """The model's dev rows were a --dev-split of its training file and ``table`` has no
+        dev rows of its own to select."""
+        dev = self.meta.get("data", {}).get("dev", {})
+        return dev.get("source") == "held-out" and (
+            table.splits is None or "dev" not in table.splits)
+
+    def _held_out_dev(self, table: Any) -> Any:
+        """The rows of ``table`` that were this model's held-out dev rows (kanjo.json records
+        their line numbers and the file's sha256)."""
+        from kanjo.data.inputs import fingerprint
+
+        dev = self.meta["data"]["dev"]
+        if fingerprint(table) != dev["sha256"]:
+            raise KanjoError("is not the file this model's dev rows were held out from",
+                             file=table.path, hint=f"the model was trained on {dev['file']} "
+                             "(sha256 differs); evaluate that file, or pass rows with a split "
+                             "column")
+        lines = set(dev["lines"])
+        return table.subset([i for i, line in enumerate(table.lines) if line in lines])
 
     def save(self, path: str | Path, overwrite: bool = False) -> Path:
         """Write the model directory atomically."""

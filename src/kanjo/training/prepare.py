@@ -28,6 +28,10 @@ class TrainingData:
     soft_train: np.ndarray | None = None
     pseudo: dict[str, Any] | None = None
     """Where the last ``pseudo["rows"]`` training rows came from, when they are pseudo-labels."""
+    dev_source: str | None = None
+    """Where the dev rows came from: "file" (--dev), "split-column" or "held-out" (a seeded
+    stratified --dev-split of the training file, whose line numbers kanjo.json records so that
+    ``evaluate --split dev`` can score the same rows again)."""
 
     def describe(self) -> dict[str, Any]:
         def part(table: Table, y: np.ndarray) -> dict[str, Any]:
@@ -42,7 +46,9 @@ class TrainingData:
             out["pseudo_labels"] = {**self.pseudo,
                                     "label_counts": self.labels.counts(self.y_train[gold:])}
         if self.dev is not None and self.y_dev is not None:
-            out["dev"] = part(self.dev, self.y_dev)
+            out["dev"] = {**part(self.dev, self.y_dev), "source": self.dev_source}
+            if self.dev_source == "held-out":
+                out["dev"]["lines"] = list(self.dev.lines)
         return out
 
 
@@ -73,14 +79,25 @@ def prepare_data(data: Any, config: TrainConfig) -> TrainingData:
     if dev is not None:
         _check_overlap(train, dev)
     soft_train = soft[train_idx] if soft is not None else None
+    source = _dev_source(table, dev_table, dev_idx)
     if not config.pseudo_labels:
-        return TrainingData(labels, train, y_train, dev, y_dev, soft_train)
+        return TrainingData(labels, train, y_train, dev, y_dev, soft_train, dev_source=source)
     labelled = set(table.texts) | set(dev.texts if dev is not None else ())
     pseudo = read_pseudo_labels(config.pseudo_labels, labels, labelled, rows=config.pseudo_rows,
                                 seed=config.seed, soft=config.soft_labels)
     train, y_train, soft_train = add_pseudo_labels(train, y_train, soft_train, pseudo)
     train.stats = table.stats
-    return TrainingData(labels, train, y_train, dev, y_dev, soft_train, pseudo.info)
+    return TrainingData(labels, train, y_train, dev, y_dev, soft_train, pseudo.info, source)
+
+
+def _dev_source(table: Table, dev_table: Table | None, dev_idx: np.ndarray | None) -> str | None:
+    if dev_table is not None:
+        return "file"
+    if dev_idx is None:
+        return None
+    marked = table.splits is not None and all(
+        table.splits[i] in ("dev", "validation", "valid") for i in dev_idx)
+    return "split-column" if marked else "held-out"
 
 
 def normalized(table: Table) -> Table:
