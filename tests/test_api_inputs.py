@@ -76,3 +76,19 @@ def test_evaluate_split_dev_scores_the_held_out_rows_again(rows, tmp_path: Path,
     code, _, err = run_cli(["evaluate", str(tmp_path / "m"), str(other), "--split", "dev"],
                            capsys)
     assert code == 2 and "dev rows were held out from" in err
+
+
+@pytest.mark.parametrize("text_column,label_column", [("レビュー", "感情"), ("本文", "ラベル"),
+                                                      ("口コミ", "評価")])
+def test_japanese_column_names_are_found(rows, tmp_path: Path, text_column: str,
+                                         label_column: str) -> None:
+    import csv
+
+    path = tmp_path / "ja.csv"
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["番号", text_column, label_column])
+        writer.writerows((i, text, label) for i, (text, label) in enumerate(rows))
+    model = kanjo.train(path, tmp_path / "m", model="tfidf")
+    assert set(model.labels.names) == {label for _, label in rows}
+    assert model.meta["data"]["train"]["rows"] + model.meta["data"]["dev"]["rows"] == len(rows)

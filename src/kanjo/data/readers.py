@@ -19,9 +19,12 @@ from pathlib import Path
 from kanjo.errors import DataError, warn_data
 
 FORMATS = ("auto", "csv", "tsv", "jsonl", "jrte", "txt")
-TEXT_COLUMNS = ("text", "sentence", "review", "content", "body")
-LABEL_COLUMNS = ("label", "labels", "sentiment", "category", "class")
-SPLIT_COLUMNS = ("split", "usage")
+# column names found by themselves, English and Japanese (a spreadsheet's own headers)
+TEXT_COLUMNS = ("text", "sentence", "review", "content", "body", "テキスト", "文章", "本文",
+                "レビュー", "口コミ", "コメント", "文", "内容")
+LABEL_COLUMNS = ("label", "labels", "sentiment", "category", "class", "ラベル", "感情",
+                 "極性", "評価", "カテゴリ", "カテゴリー", "分類", "クラス")
+SPLIT_COLUMNS = ("split", "usage", "分割", "用途")
 SOFT_COLUMNS = ("judges", "soft_labels", "label_distribution", "probabilities")
 # The JRTE corpus' classification files share one layout; the id prefix names the task.
 # label value → name, in id order (unknown prefixes read as pn, the sentiment file)
