@@ -81,8 +81,8 @@ def predict(
     from kanjo.inference.classifier import Classifier
 
     items = list(texts or [])
-    if input is None and not items and not sys.stdin.isatty():
-        input = "-"  # `cat texts.txt | kanjo predict MODEL`
+    if input is None and not items:
+        items = _piped_lines()  # `cat texts.txt | kanjo predict MODEL`
     if input is not None:
         items += _read_input(input, format, text_column, encoding, blank_lines="error")
     if output is not None:
@@ -114,6 +114,17 @@ def _read_input(source: str, format: str, text_column: str | None, encoding: str
             raise KanjoError("is empty or only whitespace", file="<stdin>", line=empty[0])
         return lines
     return read_texts(source, format, text_column, encoding, blank_lines).texts
+
+
+def _piped_lines() -> list[str]:
+    """Standard input's lines when something is piped in; [] for a terminal, or a closed or
+    unreadable stdin (then "no texts given" says what to do)."""
+    try:
+        if sys.stdin is None or sys.stdin.isatty():
+            return []
+        return _read_input("-", "txt", None)
+    except (OSError, ValueError):
+        return []
 
 
 OUTPUT_FORMATS = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
