@@ -8,8 +8,12 @@ Recipes (``--recipes``):
 * ``embeddings``       kanjo's small-data recipe (``--recipe embeddings``): frozen default encoder,
                        mean-pooled e5 vectors (``query: `` prefix), class-balanced logistic
                        regression, C and the temperature chosen by cross-validation on the
-                       subset (:mod:`kanjo.training.embedding_head`);
+                       subset (:mod:`kanjo.training.embedding_head`), trained like
+                       ``kanjo train``: 90 % of the subset, a 10 % dev split held out;
 * ``embeddings-noprefix``  the same without the e5 prefix;
+* ``embeddings-all``   the same on all rows of the subset (no 10 % dev split held out);
+* ``embeddings-hard``  the same on the hard labels (``kanjo train`` uses the annotator votes of
+                       JRTE as soft labels: ``soft_labels: auto``);
 * ``embeddings+tfidf`` the geometric mean of both models' calibrated probabilities;
 * ``finetune``         kanjo's fine-tuning defaults through ``kanjo.train`` (its own dev split
                        drawn from the subset: nothing is selected on the dev rows).
@@ -101,16 +105,19 @@ def run_one(recipe: str, rows: list[list[str]], n: int, seed: int) -> dict[str, 
     extra: dict[str, object] = {}
     if recipe == "tfidf":
         proba = tfidf_proba(texts, y, idx, dev)
-    elif recipe in ("embeddings", "embeddings-noprefix", "embeddings+tfidf"):
+    elif recipe.startswith("embeddings"):
         from kanjo.training.embedding_head import fit_head
 
         vectors = embeddings(rows, "" if recipe == "embeddings-noprefix" else "query: ")
-        head = fit_head(vectors[idx], y[idx], len(LABELS), seed=seed)
+        # as `kanjo train` does by default: a 10 % dev split is held out (and only scored)
+        fit_idx = idx if recipe == "embeddings-all" else kanjo_train_rows(idx, y, seed)
+        head = fit_head(vectors[fit_idx], y[fit_idx], len(LABELS), seed=seed,
+                        soft=None if recipe == "embeddings-hard" else votes()[fit_idx])
         proba = softmax(head.logits(vectors[dev]))
         extra = {"C": head.info["C"], "temperature": head.info["temperature"]}
         if recipe == "embeddings+tfidf":
             log_mix = 0.5 * np.log(proba + 1e-12) + 0.5 * np.log(
-                tfidf_proba(texts, y, idx, dev) + 1e-12)
+                tfidf_proba(texts, y, fit_idx, dev) + 1e-12)
             proba = softmax(log_mix)
     elif recipe == "finetune":
         proba, extra = finetune_proba(rows, idx, dev, seed)
@@ -118,6 +125,25 @@ def run_one(recipe: str, rows: list[list[str]], n: int, seed: int) -> dict[str, 
         raise SystemExit(f"unknown recipe {recipe}")
     return {"recipe": recipe, "rows": n, "seed": seed, "seconds": round(time.time() - started, 1),
             **scores(y[dev], proba), **extra}
+
+
+def kanjo_train_rows(idx: np.ndarray, y: np.ndarray, seed: int) -> np.ndarray:
+    """The rows of ``idx`` that ``kanjo train`` trains on with its default 10 % dev split."""
+    from sklearn.model_selection import train_test_split
+
+    n_dev = max(int(round(0.1 * len(idx))), 3)
+    train, _ = train_test_split(idx, test_size=n_dev, random_state=seed, stratify=y[idx])
+    return np.sort(train)
+
+
+def votes() -> np.ndarray:
+    """Annotator vote shares [5000, 3] as ``kanjo train`` reads them (``soft_labels: auto``)."""
+    from kanjo.data import LabelSet, read_table
+
+    table = read_table(DATA, format="jrte")
+    labels = LabelSet.infer(table)
+    assert labels.names == LABELS, labels.names
+    return labels.encode_soft(table)
 
 
 def tfidf_proba(texts: list[str], y: np.ndarray, idx: np.ndarray, dev: np.ndarray) -> np.ndarray:

@@ -58,17 +58,31 @@ def test_head_is_calibrated_on_rows_it_never_saw() -> None:
     assert uncalibrated.info["C"] == head.info["C"]
 
 
-def test_head_folds_scaler_and_temperature_into_one_linear_layer() -> None:
-    from sklearn.linear_model import LogisticRegression
-
+def test_head_does_not_depend_on_the_scale_of_the_features() -> None:
+    """Features are standardised and the scaler folded into the head: an affine change of the
+    vectors gives the same probabilities."""
     x, y = overlapping_classes(150, seed=2)
-    x = x * 7 + 3  # standardisation must matter
-    head = fit_head(x, y, 3, seed=0)
-    z = (x - x.mean(axis=0)) / x.std(axis=0)
-    reference = LogisticRegression(C=head.info["C"], class_weight="balanced",
-                                   max_iter=2000).fit(z, y)
-    np.testing.assert_allclose(head.logits(x), reference.decision_function(z)
-                               / head.info["temperature"], rtol=1e-3, atol=1e-3)
+    plain, scaled = fit_head(x, y, 3, seed=0), fit_head(x * 7 + 3, y, 3, seed=0)
+    assert plain.info["C"] == scaled.info["C"]
+    np.testing.assert_allclose(softmax(scaled.logits(x * 7 + 3)), softmax(plain.logits(x)),
+                               atol=1e-4)
+
+
+def test_head_learns_vote_shares() -> None:
+    """Class-1 rows whose votes split 50/50 between labels 1 and 2: with the votes as soft
+    labels the head puts about half its probability on each; with hard labels, on label 1."""
+    rng = np.random.default_rng(3)
+    y = rng.integers(0, 2, 300)
+    x = np.eye(2)[y] * 3 + rng.normal(0, 0.3, (300, 2))
+    soft = np.zeros((300, 3))
+    soft[y == 0, 0] = 1.0
+    soft[y == 1, 1:] = 0.5
+    y3 = np.where(y == 0, 0, 1)
+    probe = np.array([[0.0, 3.0]])
+    voted = softmax(fit_head(x, y3, 3, seed=0, soft=soft).logits(probe))[0]
+    hard = softmax(fit_head(x, y3, 3, seed=0).logits(probe))[0]
+    assert abs(voted[1] - 0.5) < 0.1 and abs(voted[2] - 0.5) < 0.1
+    assert hard[1] > 0.8 and hard[2] < 1e-3
 
 
 def test_embeddings_recipe_trains_saves_and_loads(tmp_path: Path, tiny_bert: Path,

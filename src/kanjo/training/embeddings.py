@@ -23,8 +23,9 @@ from kanjo.training.prepare import TrainingData
 def fit_embeddings(prepared: TrainingData, config: TrainConfig) -> tuple[Classifier,
                                                                            dict[str, Any], float]:
     """(classifier, what kanjo.json records about the run, seconds). The default encoder (e5)
-    gets its ``query: `` prefix; other encoders none. Soft labels and pseudo-labels are not
-    used by this recipe (recorded in ``info``). Raises ModelError if the encoder cannot load."""
+    gets its ``query: `` prefix; other encoders none. Soft labels (``soft_labels``) weight the
+    head's rows by their vote shares; pseudo-labelled rows are trained on like gold rows.
+    Raises ModelError if the encoder cannot load."""
     from kanjo.models.resolve import load_error, resolve
 
     started = time.time()
@@ -36,7 +37,7 @@ def fit_embeddings(prepared: TrainingData, config: TrainConfig) -> tuple[Classif
         raise load_error(source, exc) from exc
     vectors, cut = encoder.embed(prepared.train.texts, max(64, config.batch_size))
     head = fit_head(vectors, prepared.y_train, len(prepared.labels), seed=config.seed,
-                    prefix=prefix, calibrate=config.calibrate)
+                    prefix=prefix, calibrate=config.calibrate, soft=prepared.soft_train)
     encoder.model.to("cpu")
     encoder.device = "cpu"
     classifier = Classifier(EmbeddingBackend(encoder, head), prepared.labels)
@@ -47,6 +48,4 @@ def fit_embeddings(prepared: TrainingData, config: TrainConfig) -> tuple[Classif
                                       "training rows and folded into head.safetensors"
                        if config.calibrate and head.info["cross_fitted"] else "none"},
     }
-    if prepared.soft_train is not None:
-        info["embeddings"]["soft_labels"] = "not used by the embeddings recipe (hard labels)"
     return classifier, info, time.time() - started

@@ -34,7 +34,7 @@ from kanjo.training.run_meta import run_metadata
 
 CHECKPOINT_STATE = "trainer_state.json"  # Trainer writes it last: a complete checkpoint
 MIN_CALIBRATION_ROWS = 50
-"""Fewest dev rows on which a temperature is fitted."""
+"""Fewest dev rows on which a temperature is fitted and checkpoints are selected."""
 
 
 @dataclass
@@ -160,7 +160,8 @@ def finetune(prepared: TrainingData, config: TrainConfig, work: Path,
              resume: bool = False) -> FinetuneResult:
     """Fine-tune ``config.model`` on the prepared rows with checkpoints in ``work``; with
     ``resume``, continue from the last complete checkpoint there. The best checkpoint by dev
-    macro-F1 is the result when there is dev data."""
+    macro-F1 is the result when there are at least :data:`MIN_CALIBRATION_ROWS` dev rows; else
+    the last step (``info["checkpoint_selection"]`` says which)."""
     import torch
     from transformers import set_seed
     from transformers.utils import logging as hf_logging
@@ -178,14 +179,21 @@ def finetune(prepared: TrainingData, config: TrainConfig, work: Path,
     train_rows, cut = _rows(tokenizer, prepared.train.texts, prepared.y_train,
                             prepared.soft_train, max_length)
     dev_rows = None
-    if prepared.dev is not None:
+    selection = "none: no dev set, the last step is kept"
+    if prepared.dev is not None and len(prepared.y_dev) < MIN_CALIBRATION_ROWS:
+        # on a handful of rows the first barely trained checkpoint often scores 1.0: keep the
+        # last step instead (the dev rows are still scored after training)
+        selection = (f"none: the dev set has {len(prepared.y_dev)} rows (< "
+                     f"{MIN_CALIBRATION_ROWS}), the last step is kept")
+    elif prepared.dev is not None:
         dev_rows, _ = _rows(tokenizer, prepared.dev.texts, prepared.y_dev, None, max_length)
+        selection = "best dev macro-F1 of the evaluated checkpoints"
     device = select_device(config.device)
     epochs, eval_steps = schedule(len(train_rows), config)
     weights = class_weights(prepared.y_train, len(prepared.labels), config.class_weight)
     info: dict[str, Any] = {"truncated_train_rows": cut,
                             "schedule": {"epochs": epochs, "eval_steps": eval_steps},
-                            "class_weights": weights}
+                            "class_weights": weights, "checkpoint_selection": selection}
     callbacks, averager = _callbacks(config, work, has_dev=dev_rows is not None)
     optimizer = torch.optim.AdamW(parameter_groups(model, config.lr, config.weight_decay,
                                                    config.layer_decay))
