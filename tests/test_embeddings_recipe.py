@@ -1,5 +1,5 @@
 """The small-data recipe: frozen-encoder embeddings + a cross-fitted logistic-regression head
-(``recipe: embeddings``, and what ``recipe: auto`` picks below 1,000 rows)."""
+(``recipe: embeddings``, and what ``recipe: auto`` picks below 500 training rows)."""
 
 from __future__ import annotations
 

@@ -34,3 +34,7 @@ def test_dev_set_of_enough_rows_is_used(tmp_path: Path, tiny_bert: Path, toy_csv
     assert "fitted on" in clf.meta["dev_metrics_note"]
     assert clf.meta["checkpoint_selection"].startswith("best dev macro-F1")
     assert clf.meta["best_checkpoint"] is not None
+    # evaluating on the rows the temperature was fitted on says so; other rows do not
+    assert "not a held-out measure" in clf.evaluate(toy_csv, split="dev")["calibration_note"]
+    other = write_csv(tmp_path / "other.csv", toy_rows(5, seed=12))
+    assert "calibration_note" not in clf.evaluate(other)

@@ -73,7 +73,7 @@ class TrainConfig(RunConfig):
     temperature fitted on dev), 'embeddings' (frozen encoder, mean-pooled sentence vectors, a
     class-balanced logistic-regression head whose strength and temperature are cross-validated
     on the training rows: seconds to train, calibrated on tens of rows) or 'auto': embeddings
-    below 1,000 training rows, else finetune (benchmarks/small_data.py measured the switch)."""
+    below 500 training rows, else finetune (benchmarks/small_data.py measured the switch)."""
     epochs: float = 4.0
     """Passes over the training rows."""
     lr: float = 1e-4

@@ -16,7 +16,14 @@ from kanjo.data.labels import LabelSet
 from kanjo.errors import KanjoError, ModelError
 from kanjo.evaluation.calibration import softmax
 from kanjo.inference.backend import Backend, config_labels, load_backend
-from kanjo.storage import atomic_directory, read_meta, record_checksums, verify, write_meta
+from kanjo.storage import (
+    atomic_directory,
+    read_meta,
+    record_checksums,
+    sha256_file,
+    verify,
+    write_meta,
+)
 
 
 class Classifier:
@@ -74,7 +81,11 @@ class Classifier:
                 raise KanjoError(f"has no rows of split '{split}'", file=table.path)
         y_true = self.labels.encode(table)
         proba = self.predict_proba(table.texts, batch_size)
-        return classification_metrics(y_true, proba.argmax(axis=1), self.labels.names, proba)
+        metrics = classification_metrics(y_true, proba.argmax(axis=1), self.labels.names, proba)
+        note = _calibration_note(self.meta, table)
+        if note:
+            metrics["calibration_note"] = note
+        return metrics
 
     def save(self, path: str | Path, overwrite: bool = False) -> Path:
         """Write the model directory atomically."""
@@ -94,6 +105,22 @@ class Classifier:
 
     def __repr__(self) -> str:
         return f"Classifier(labels={list(self.labels.names)}, backend={self.backend.kind})"
+
+
+def _calibration_note(meta: dict[str, Any], table: Any) -> str | None:
+    """A warning when ``table`` is the file whose rows the temperature was fitted on: its ECE
+    then flatters the model (12 dev rows once gave ECE 0.001 at T = 0.05)."""
+    if meta.get("calibration") != "temperature fitted on the dev rows" or table.path is None:
+        return None
+    dev = (meta.get("data") or {}).get("dev") or {}
+    try:
+        same = dev.get("sha256") == sha256_file(Path(table.path))
+    except OSError:
+        return None
+    if not same:
+        return None
+    return (f"the temperature was fitted on the {dev.get('rows')} dev rows of this file: ece "
+            "here is not a held-out measure")
 
 
 def _check_meta(path: Path, meta: dict[str, Any]) -> None:
