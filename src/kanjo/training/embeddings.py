@@ -2,7 +2,7 @@
 calibrated logistic-regression head (:mod:`kanjo.training.embedding_head`).
 
 No gradient step touches the encoder, so a run takes the time of one forward pass over the
-training rows (about 15 rows/s for the default encoder on two loaded CPU cores), and there is
+training rows (7–16 rows/s for the default encoder on two shared, loaded CPU cores), and there is
 no checkpoint to select on a dev set: C and the temperature come from cross-validation on the
 training rows, and the dev rows are only scored.
 """
