@@ -116,7 +116,8 @@ def test_training_says_what_it_trains_and_when_it_stops_early(tmp_path: Path, ca
     """A summary before training; a line when early stopping ends the run (a learning rate too
     small to change any prediction: the second evaluation cannot improve on the first)."""
     code, _, err = run_cli(["train", str(toy_csv), "--out", str(tmp_path / "m"), "--model",
-                            str(tiny_bert), "--lr", "1e-12", "--epochs", "5", "--min-steps", "0",
+                            str(tiny_bert), "--recipe", "finetune", "--lr", "1e-12", "--epochs",
+                            "5", "--min-steps", "0",
                             "--eval-steps", "2", "--early-stopping", "1"], capsys)
     assert code == 0, err
     summary = next(line for line in err.splitlines() if line.startswith("training "))
@@ -138,7 +139,7 @@ def trained_tiny(tmp_path_factory: pytest.TempPathFactory, tiny_bert: Path, toy_
     import kanjo
 
     out = tmp_path_factory.mktemp("tiny") / "m"
-    kanjo.train(toy_csv, out, model=str(tiny_bert), epochs=1, min_steps=0)
+    kanjo.train(toy_csv, out, model=str(tiny_bert), recipe="finetune", epochs=1, min_steps=0)
     return out
 
 

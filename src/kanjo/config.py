@@ -68,6 +68,12 @@ class TrainConfig(RunConfig):
 
     model: str = "default"
     """Base model: 'default' (offline encoder), 'tfidf', a local directory or a hub id."""
+    recipe: str = "auto"
+    """How a transformer model is trained: 'finetune' (every layer, best checkpoint on dev,
+    temperature fitted on dev), 'embeddings' (frozen encoder, mean-pooled sentence vectors, a
+    class-balanced logistic-regression head whose strength and temperature are cross-validated
+    on the training rows: seconds to train, calibrated on tens of rows) or 'auto': embeddings
+    below 500 training rows, else finetune (benchmarks/small_data.py measured the switch)."""
     epochs: float = 4.0
     """Passes over the training rows."""
     lr: float = 1e-4
@@ -164,6 +170,9 @@ class TrainConfig(RunConfig):
         if self.class_weight not in ("none", "balanced"):
             raise ConfigError(f"class_weight must be 'none' or 'balanced', "
                               f"got {self.class_weight!r}")
+        if self.recipe not in ("auto", "finetune", "embeddings"):
+            raise ConfigError(f"recipe must be 'auto', 'finetune' or 'embeddings', "
+                              f"got {self.recipe!r}")
         if self.early_stopping < 0:
             raise ConfigError(f"early_stopping must be ≥ 0, got {self.early_stopping}")
         if self.min_steps < 0:

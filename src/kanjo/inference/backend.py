@@ -2,7 +2,8 @@
 
 A backend turns texts into class scores (logits); the :class:`~kanjo.inference.classifier.
 Classifier` around it adds labels, calibration and metrics. The backend follows the directory's
-``kanjo.json`` (``backend``: torch, onnx or tfidf; a plain transformers directory is torch).
+``kanjo.json`` (``backend``: torch, onnx, tfidf or embedding; a plain transformers directory is
+torch).
 """
 
 from __future__ import annotations
@@ -37,9 +38,10 @@ def load_backend(path: Path, meta: dict[str, Any], device: str = "auto") -> Back
     a classifier, a missing, truncated or damaged weight, tokenizer or config file, an unknown
     backend. ``--debug`` shows the loader's own exception as the cause."""
     kind = meta.get("backend", "torch")
-    if kind not in ("torch", "onnx", "tfidf"):
+    if kind not in ("torch", "onnx", "tfidf", "embedding"):
         raise ModelError(f"names an unknown backend {kind!r}", file=path / "kanjo.json",
-                         hint="expected torch, onnx or tfidf: re-train or re-export the model")
+                         hint="expected torch, onnx, tfidf or embedding: re-train or re-export "
+                              "the model")
     if kind == "torch":
         _check_classifier_config(path, meta)
     try:
@@ -51,6 +53,10 @@ def load_backend(path: Path, meta: dict[str, Any], device: str = "auto") -> Back
             from kanjo.inference.onnx_backend import OnnxBackend
 
             return OnnxBackend.load(path, meta.get("max_length"))
+        if kind == "embedding":
+            from kanjo.inference.embedding_backend import EmbeddingBackend
+
+            return EmbeddingBackend.load(path, meta.get("max_length"), device)
         from kanjo.inference.torch_backend import TorchBackend
 
         return TorchBackend.load(path, meta.get("max_length"), device)

@@ -95,7 +95,7 @@ class Classifier:
         from kanjo.evaluation.metrics import classification_metrics
 
         table = as_table(data, **read_options)
-        own_dev = split == "dev" and fingerprint(table) == self.meta.get("data", {}).get(
+        own_dev = split in (None, "dev") and fingerprint(table) == self.meta.get("data", {}).get(
             "dev", {}).get("sha256")
         if split is not None:
             table = self._held_out_dev(table) if split == "dev" and self._dev_was_held_out(
@@ -106,9 +106,9 @@ class Classifier:
         proba = self.predict_proba(table.texts, batch_size)
         metrics = classification_metrics(y_true, proba.argmax(axis=1), self.labels.names, proba)
         if own_dev:
-            metrics["note"] = ("these are the dev rows the model selected its checkpoint and "
-                               "fitted its calibration on: the scores, ECE above all, are "
-                               "optimistic; score rows it never saw for an honest estimate")
+            metrics["note"] = ("these rows include the dev rows the model selected its checkpoint "
+                               "and fitted its calibration on: the scores, ECE above all, are "
+                               "not a held-out measure; score rows it never saw for that")
         return metrics
 
     def explain(self, texts: Sequence[str], target: str | None = None, method: str = "auto",

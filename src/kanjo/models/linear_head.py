@@ -1,0 +1,62 @@
+"""A linear classification head over sentence vectors: ``logits = x @ weight.T + bias``.
+
+Standardisation and the calibration temperature are folded into the weights when the head is
+fitted (:mod:`kanjo.training.embedding_head`), so every consumer of the saved head sees the same
+calibrated scores. Stored as ``head.safetensors`` (no pickle) with the encoder's prefix and
+pooling in the file's metadata.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+HEAD_FILE = "head.safetensors"
+
+
+@dataclass
+class LinearHead:
+    """``weight`` [k, dim] and ``bias`` [k] (float32); ``prefix`` is prepended to every text
+    before encoding; ``info`` records how the head was chosen (not saved)."""
+
+    weight: np.ndarray
+    bias: np.ndarray
+    prefix: str = ""
+    pooling: str = "mean"
+    info: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def num_labels(self) -> int:
+        return int(self.weight.shape[0])
+
+    def logits(self, vectors: np.ndarray) -> np.ndarray:
+        """Scores [n, k] of sentence vectors [n, dim]."""
+        return (np.asarray(vectors, dtype=np.float32) @ self.weight.T + self.bias).astype(
+            np.float32)
+
+    def save(self, directory: Path) -> str:
+        """Write ``head.safetensors`` into ``directory``; returns its name."""
+        from safetensors.numpy import save_file
+
+        save_file({"weight": np.ascontiguousarray(self.weight, dtype=np.float32),
+                   "bias": np.ascontiguousarray(self.bias, dtype=np.float32)},
+                  str(Path(directory) / HEAD_FILE),
+                  metadata={"prefix": self.prefix, "pooling": self.pooling})
+        return HEAD_FILE
+
+    @classmethod
+    def load(cls, directory: Path) -> LinearHead:
+        """Read ``head.safetensors``; ValueError when its shapes or pooling do not fit."""
+        from safetensors import safe_open
+
+        with safe_open(str(Path(directory) / HEAD_FILE), framework="numpy") as handle:
+            meta = handle.metadata() or {}
+            weight, bias = handle.get_tensor("weight"), handle.get_tensor("bias")
+        if weight.ndim != 2 or bias.shape != (weight.shape[0],):
+            raise ValueError(f"{HEAD_FILE} has weight {weight.shape} and bias {bias.shape}")
+        if meta.get("pooling", "mean") != "mean":
+            raise ValueError(f"{HEAD_FILE} names an unknown pooling {meta['pooling']!r}")
+        return cls(weight, bias, meta.get("prefix", ""), "mean")

@@ -1,0 +1,91 @@
+"""Sentence embeddings from a frozen encoder: the mean of the last hidden states over the real
+tokens, L2-normalised — the pooling that ``intfloat/multilingual-e5-*`` are trained with
+(Wang et al., 2022, "Text Embeddings by Weakly-Supervised Contrastive Pre-training"; e5 ignores
+the pooler and the ``<s>`` vector).
+
+e5 expects a task prefix: ``"query: "`` for symmetric tasks such as classification. The prefix is
+a parameter and is recorded with the model, so training and prediction always agree.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from kanjo.data.batching import length_sorted_batches
+from kanjo.models.devices import model_max_length, select_device
+
+E5_PREFIX = "query: "
+"""The e5 task prefix for classification and other symmetric tasks (the e5 model card)."""
+
+
+class SentenceEncoder:
+    """A frozen transformers encoder (``AutoModel``) and its tokenizer, giving one L2-normalised
+    mean-pooled vector per text."""
+
+    def __init__(self, model: Any, tokenizer: Any, max_length: int, prefix: str = "",
+                 device: str = "auto"):
+        self.model = model.eval()
+        self.tokenizer = tokenizer
+        self.max_length = max_length
+        self.prefix = prefix
+        self.device = select_device(device)
+        self.model.to(self.device)
+
+    @property
+    def dim(self) -> int:
+        """Vector size (the encoder's hidden size)."""
+        return int(self.model.config.hidden_size)
+
+    @classmethod
+    def load(cls, location: str | Path, max_length: int | None = None, prefix: str = "",
+             device: str = "auto") -> SentenceEncoder:
+        """The encoder of a transformers directory (a bare encoder, a masked LM or a classifier:
+        only the base model is kept). Loader errors propagate; callers wrap them."""
+        from transformers import AutoModel, AutoTokenizer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+        verbosity = hf_logging.get_verbosity()
+        hf_logging.set_verbosity_error()  # "newly initialised pooler": never used here
+        try:
+            model = AutoModel.from_pretrained(location, add_pooling_layer=False)
+        except TypeError:  # architectures without a pooler argument
+            model = AutoModel.from_pretrained(location)
+        finally:
+            hf_logging.set_verbosity(verbosity)
+        tokenizer = AutoTokenizer.from_pretrained(location)
+        return cls(model, tokenizer, model_max_length(model, tokenizer, max_length), prefix,
+                   device)
+
+    def embed(self, texts: list[str], batch_size: int = 64) -> tuple[np.ndarray, int]:
+        """Vectors [n, dim] float32 (unit L2 norm) in input order, and how many texts were
+        truncated to ``max_length`` tokens."""
+        import torch
+
+        from kanjo.models.tokenize import encode
+
+        ids, cut = encode(self.tokenizer, [self.prefix + t for t in texts], self.max_length)
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        with torch.inference_mode():
+            for batch in length_sorted_batches([len(x) for x in ids], batch_size):
+                padded = self.tokenizer.pad({"input_ids": [ids[i] for i in batch]},
+                                            return_tensors="pt")
+                padded = {k: v.to(self.device) for k, v in padded.items()}
+                hidden = self.model(**padded).last_hidden_state.float()
+                mask = padded["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+                mean = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1.0)
+                out[batch] = torch.nn.functional.normalize(mean, dim=-1).cpu().numpy()
+        return out, cut
+
+    def save(self, directory: Path) -> list[str]:
+        """Write the encoder (``model.safetensors``, ``config.json``) and tokenizer files;
+        returns the weight file names."""
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+        self.model.save_pretrained(directory)
+        self.tokenizer.save_pretrained(directory)
+        return ["model.safetensors"]

@@ -1,0 +1,127 @@
+"""The small-data recipe: frozen-encoder embeddings + a cross-fitted logistic-regression head
+(``recipe: embeddings``, and what ``recipe: auto`` picks below 500 training rows)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import kanjo
+from kanjo.config import TrainConfig
+from kanjo.errors import ConfigError, ModelError
+from kanjo.evaluation.calibration import calibration, softmax
+from kanjo.training.embedding_head import fit_head
+from kanjo.training.recipe import EMBEDDINGS_BELOW, choose_recipe
+from tests.conftest import run_cli
+
+
+def overlapping_classes(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Three Gaussian classes in 20 dimensions whose means are close, so that about a third
+    of the rows are misclassified by the best linear rule: overconfidence would show."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 3, n)
+    means = rng.normal(0, 1, (3, 20)) * 0.35
+    return means[y] + rng.normal(0, 1, (n, 20)), y
+
+
+def test_auto_picks_embeddings_below_the_threshold() -> None:
+    config = TrainConfig()
+    assert choose_recipe(config, 64)[0] == "embeddings"
+    assert choose_recipe(config, EMBEDDINGS_BELOW - 1)[0] == "embeddings"
+    assert choose_recipe(config, EMBEDDINGS_BELOW)[0] == "finetune"
+    assert choose_recipe(TrainConfig(recipe="finetune"), 64)[0] == "finetune"
+    assert choose_recipe(TrainConfig(recipe="embeddings"), 5000)[0] == "embeddings"
+    assert choose_recipe(TrainConfig(model="tfidf"), 64)[0] == "tfidf"
+    assert "64 training rows" in choose_recipe(config, 64)[1]
+
+
+def test_unknown_recipe_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="recipe"):
+        TrainConfig(recipe="setfit")
+
+
+def test_head_is_calibrated_on_rows_it_never_saw() -> None:
+    """200 training rows of overlapping classes: the cross-fitted temperature makes the mean
+    top probability on 4,000 new rows match their accuracy."""
+    x, y = overlapping_classes(4200, seed=1)
+    head = fit_head(x[:200], y[:200], 3, seed=0)
+    assert head.info["cross_fitted"] and head.info["folds"] == 5
+    proba = softmax(head.logits(x[200:]))
+    accuracy = float((proba.argmax(axis=1) == y[200:]).mean())
+    assert 0.45 < accuracy < 0.9  # the task is hard enough for calibration to matter
+    assert calibration(y[200:], proba)["ece"] < 0.05
+    uncalibrated = fit_head(x[:200], y[:200], 3, seed=0, calibrate=False)
+    assert uncalibrated.info["temperature"] == 1.0
+    assert uncalibrated.info["C"] == head.info["C"]
+
+
+def test_head_does_not_depend_on_the_scale_of_the_features() -> None:
+    """Features are standardised and the scaler folded into the head: an affine change of the
+    vectors gives the same probabilities."""
+    x, y = overlapping_classes(150, seed=2)
+    plain, scaled = fit_head(x, y, 3, seed=0), fit_head(x * 7 + 3, y, 3, seed=0)
+    assert plain.info["C"] == scaled.info["C"]
+    np.testing.assert_allclose(softmax(scaled.logits(x * 7 + 3)), softmax(plain.logits(x)),
+                               atol=1e-4)
+
+
+def test_head_learns_vote_shares() -> None:
+    """Class-1 rows whose votes split 50/50 between labels 1 and 2: with the votes as soft
+    labels the head puts about half its probability on each; with hard labels, on label 1."""
+    rng = np.random.default_rng(3)
+    y = rng.integers(0, 2, 300)
+    x = np.eye(2)[y] * 3 + rng.normal(0, 0.3, (300, 2))
+    soft = np.zeros((300, 3))
+    soft[y == 0, 0] = 1.0
+    soft[y == 1, 1:] = 0.5
+    y3 = np.where(y == 0, 0, 1)
+    probe = np.array([[0.0, 3.0]])
+    voted = softmax(fit_head(x, y3, 3, seed=0, soft=soft).logits(probe))[0]
+    hard = softmax(fit_head(x, y3, 3, seed=0).logits(probe))[0]
+    assert abs(voted[1] - 0.5) < 0.1 and abs(voted[2] - 0.5) < 0.1
+    assert hard[1] > 0.8 and hard[2] < 1e-3
+
+
+def test_embeddings_recipe_trains_saves_and_loads(tmp_path: Path, tiny_bert: Path,
+                                                  toy_csv: Path) -> None:
+    clf = kanjo.train(toy_csv, tmp_path / "m", model=str(tiny_bert))
+    meta = json.loads((tmp_path / "m" / "kanjo.json").read_text(encoding="utf-8"))
+    assert meta["backend"] == "embedding"
+    assert meta["recipe"]["name"] == "embeddings" and "120 training rows" in \
+        meta["recipe"]["reason"]
+    assert meta["embeddings"]["cross_fitted"] and meta["temperature"] == 1.0
+    assert "calibration" not in meta  # dev rows are scored, nothing is fitted on them
+    assert {"head.safetensors", "model.safetensors", "config.json"} <= {
+        p.name for p in (tmp_path / "m").iterdir()}
+    # a random-init 2-layer encoder's mean-pooled vectors still separate the toy classes
+    assert meta["dev_metrics"]["macro_f1"] > 0.9, meta["dev_metrics"]
+    loaded = kanjo.load(tmp_path / "m")
+    texts = ["温泉は最高でした。", "料理は最悪でした。", "ロビーは一階です。"]
+    np.testing.assert_allclose(loaded.predict_proba(texts), clf.predict_proba(texts), atol=1e-5)
+    assert loaded.predict(texts) == ["positive", "negative", "neutral"]
+    metrics = loaded.evaluate(toy_csv, split="dev")
+    assert metrics["n"] == 60
+    assert metrics["macro_f1"] == pytest.approx(meta["dev_metrics"]["macro_f1"])
+
+
+def test_embedding_model_cannot_be_exported(tmp_path: Path, tiny_bert: Path,
+                                            toy_csv: Path) -> None:
+    from kanjo.export.onnx import export
+
+    kanjo.train(toy_csv, tmp_path / "m", model=str(tiny_bert), recipe="embeddings")
+    with pytest.raises(ModelError, match="is an embedding model"):
+        export(tmp_path / "m", tmp_path / "onnx")
+
+
+def test_recipe_flag_on_the_command_line(tmp_path: Path, tiny_bert: Path, toy_csv: Path,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run_cli(["train", str(toy_csv), "--out", str(tmp_path / "m"), "--model",
+                            str(tiny_bert), "--recipe", "embeddings"], capsys)
+    assert code == 0, err
+    assert kanjo.load(tmp_path / "m").backend.kind == "embedding"
+    code, _, err = run_cli(["train", str(toy_csv), "--out", str(tmp_path / "x"), "--recipe",
+                            "bogus"], capsys)
+    assert code == 2 and "recipe" in err
