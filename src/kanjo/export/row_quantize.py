@@ -33,8 +33,6 @@ import numpy as np
 
 from kanjo.export.smoothing import activation_statistics, choose
 
-EMBEDDING_ROWS = 1024
-"""Gather tables with at least this many rows (the word embeddings) are stored as int8."""
 ZERO_POINT = 128
 TINY_SCALE = 1e-12
 """Floor for a row's scale: an all-zero row quantises to zeros instead of dividing by 0."""
@@ -86,8 +84,8 @@ def quantize_rows(source: Path, dest: Path, batches: list[dict[str, np.ndarray]]
             continue
         table = weights.get(node.input[0]) if node.op_type == "Gather" else None
         axis = next((a.i for a in node.attribute if a.name == "axis"), 0)
-        if (table is not None and len(table.dims) == 2 and table.dims[0] >= EMBEDDING_ROWS
-                and axis == 0 and table.data_type == TensorProto.FLOAT):
+        if (table is not None and len(table.dims) == 2 and axis == 0
+                and table.data_type == TensorProto.FLOAT):  # embedding tables
             nodes += _quantise_embedding(node, numpy_helper.to_array(table), f"rowq_e{tables}",
                                          graph, helper, numpy_helper, TensorProto)
             tables += 1
