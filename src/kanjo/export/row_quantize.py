@@ -18,7 +18,10 @@ Each ``MatMul`` whose right input is a constant 2-D weight ``W [K, N]`` becomes:
 - ``MatMulIntegerToFloat``: exact int32 sums × ``a_scale`` (broadcast per row) × ``w_scale``,
   plus the bias of a following ``Add``, in one node.
 
-An activation that feeds several MatMuls (a layer's Q, K and V projections) is quantised once.
+Embedding tables (``Gather`` from a constant ``[V, H]``) are stored as int8 with one scale per
+row, so a looked-up vector depends on its token alone. The head (pooler and classifier, one row
+per text) stays fp32. An activation that feeds several MatMuls (a layer's Q, K and V
+projections) is quantised once.
 Written by hand because neither onnxruntime's dynamic nor its static quantiser offers per-row
 activation scales. Operators: ONNX opset 13+ and onnxruntime's ``com.microsoft``
 ``MatMulIntegerToFloat`` (CPU).
