@@ -2,7 +2,8 @@
 
 One run, one process, one fine-tuned default-encoder model, measured side by side:
 transformers ``pipeline`` (batch 1, the notebook's way; and batch_size=32), kanjo's torch
-backend, and kanjo's ONNX exports (fp32, int8, int8-blockwise, each int8 also trimmed). Also
+backend, and kanjo's ONNX exports (fp32, int8, int8-blockwise, int8-dynamic; int8 and
+int8-dynamic also trimmed), with each path's batch dependence and batch-1 rate. Also
 the trimmed tokenizer's coverage on text the trimming rule never saw.
 
     python benchmarks/speed.py [--model DIR] [--work DIR] [--record]
@@ -49,7 +50,9 @@ SECTION = "## Speed"
 EXPORTS = {"onnx-fp32": {}, "onnx-int8": {"quantize": "int8"},
            "onnx-int8-trimmed": {"quantize": "int8", "trim_vocab": True},
            "onnx-int8-blockwise": {"quantize": "int8-blockwise"},
-           "onnx-int8-blockwise-trimmed": {"quantize": "int8-blockwise", "trim_vocab": True}}
+           "onnx-int8-dynamic": {"quantize": "int8-dynamic"},
+           "onnx-int8-dynamic-trimmed": {"quantize": "int8-dynamic", "trim_vocab": True}}
+BATCH_ONE_TEXTS = 400  # the batch-1 rate and the batchings compared are measured on these
 COLD_TEXT = "朝食がとても美味しかったです。"
 
 
@@ -126,6 +129,26 @@ def cold_start(model: Path, runs: int = 5) -> list[float]:
     return times
 
 
+def batch_dependence(path: Path, texts: list[str]) -> dict[str, float]:
+    """On the first :data:`BATCH_ONE_TEXTS` texts: sentences/s at batch 1, and how far each
+    text's probabilities move between batch 1, batches of 7 in shuffled order and batches of 64
+    with the longest pn sentence added to every run (padding): labels changed, max |Δp|."""
+    clf = kanjo.load(path)
+    part = texts[:BATCH_ONE_TEXTS]
+    longest = max(texts, key=len)
+    started = time.perf_counter()
+    alone = clf.predict_proba(part, batch_size=1)
+    rate = len(part) / (time.perf_counter() - started)
+    order = np.random.default_rng(0).permutation(len(part))
+    shuffled = np.empty_like(alone)
+    shuffled[order] = clf.predict_proba([part[i] for i in order], batch_size=7)
+    padded = clf.predict_proba([longest, *part], batch_size=64)[1:]
+    runs = (shuffled, padded)
+    return {"rate_b1": rate,
+            "labels": float(max(int((p.argmax(1) != alone.argmax(1)).sum()) for p in runs)),
+            "max_dp": float(max(np.abs(p - alone).max() for p in runs))}
+
+
 def held_out_texts() -> dict[str, list[str]]:
     """Japanese text the trimming rule never saw: the in-domain corpora, the shipped samples,
     and (where installed) the system's Japanese message catalogues and the vim tutor."""
@@ -193,7 +216,9 @@ def main() -> None:
     parser.add_argument("--model", type=Path, help="a kanjo model trained on pn")
     parser.add_argument("--work", type=Path, default=ROOT / "runs" / "speed")
     parser.add_argument("--record", action="store_true", help=f"write {RESULTS.name}")
-    parser.add_argument("--limit", type=int, help="only the first N sentences (a smoke test)")
+    parser.add_argument("--limit", type=int, help="only the last N sentences (a smoke test)")
+    parser.add_argument("--keep-exports", action="store_true",
+                        help="reuse the export directories already in WORK")
     args = parser.parse_args()
     import onnxruntime
     import torch
@@ -218,6 +243,9 @@ def main() -> None:
     export_seconds = {}
     for name, options in EXPORTS.items():
         started = time.perf_counter()
+        if args.keep_exports and (args.work / name / "kanjo.json").exists():
+            paths[name] = args.work / name
+            continue
         paths[name] = export(model, args.work / name, overwrite=True, **options)
         export_seconds[name] = time.perf_counter() - started
         print(f"exported {name} in {export_seconds[name]:.0f} s", flush=True)
@@ -233,9 +261,14 @@ def main() -> None:
                        if r["proba"] is not None else None)
     dev_alone = {name: classification_metrics(y[dev], kanjo.load(paths[name]).predict_proba(
         [texts[i] for i in dev]).argmax(1), clf.labels.names)["macro_f1"] for name in EXPORTS}
+    batching = {name: batch_dependence(paths[name], texts) for name in ("torch", *EXPORTS)}
     cold = cold_start(paths["onnx-int8-trimmed"])
     cold_int8 = cold_start(paths["onnx-int8"], runs=3)
     cold_torch = cold_start(model, runs=3)
+    colds = {name: statistics.median(cold_start(paths[name], runs=3)) for name in EXPORTS
+             if name not in ("onnx-int8", "onnx-int8-trimmed")}
+    colds.update({"torch": statistics.median(cold_torch), "onnx-int8": statistics.median(
+        cold_int8), "onnx-int8-trimmed": statistics.median(cold)})
     cover = coverage(model)
     load_end = os.getloadavg()[0]
 
@@ -247,9 +280,12 @@ def main() -> None:
         f"torch {torch.__version__}, transformers {transformers.__version__}, onnxruntime "
         f"{onnxruntime.__version__}. Machine: {machine()}, load average {load_start:.1f} at the "
         f"start, {load_end:.1f} at the end; one run. Model: the default encoder fine-tuned on "
-        f"pn train (`{model.name}`). Throughput: all {len(texts):,} JRTE pn train+dev sentences "
-        "in 5 chunks of 1,000, every path on each chunk in turn (rotating order) after a warm-up "
-        "call; sentences/s over the 5,000, and the best chunk's rate; kanjo paths: "
+        f"pn train (`{model.name}`). Throughput: "
+        + (f"the last {len(texts):,} (`--limit`)" if args.limit else f"all {len(texts):,}")
+        + " JRTE pn train+dev sentences "
+        f"in 5 chunks of {len(texts) // 5:,}, every path on each chunk in turn (rotating order) "
+        f"after a warm-up call; sentences/s over the {len(texts):,}, and the best chunk's rate; "
+        "kanjo paths: "
         "length-sorted batches of 64, input order restored, onnxruntime intra-op threads = "
         "physical cores, torch its default threads. Dev macro-F1 on the "
         f"{len(dev):,} dev rows of the same predictions; agreement: share of the "
@@ -272,21 +308,21 @@ def main() -> None:
         "",
         "- Dev macro-F1 minus fp32's: " + ", ".join(
             f"{k} {v - f1['onnx-fp32']:+.4f}" for k, v in f1.items() if k != "onnx-fp32")
-        + ". The same with the dev rows predicted on their own (other batch neighbours: int8 "
-        "scales activations per batch, so its scores depend on the texts batched together; "
-        "int8-blockwise per row block, so they do not): "
+        + ". The same with the dev rows predicted on their own (other batch neighbours: only "
+        "int8-dynamic scales activations per batch, so only its scores depend on the texts "
+        "batched together): "
         + ", ".join(f"{k} {v:.4f}" for k, v in dev_alone.items()) + ".",
         f"- Trimmed vocabulary: {trim['vocab_trim']['pieces']:,} of "
         f"{trim['vocab_trim']['original_pieces']:,} pieces; trimmed int8 directory "
         f"{dir_bytes(paths['onnx-int8-trimmed']) / 1e6:.1f} MB (model.onnx "
-        f"{(paths['onnx-int8-trimmed'] / 'model.onnx').stat().st_size / 1e6:.1f} MB); trimmed "
-        f"int8-blockwise {dir_bytes(paths['onnx-int8-blockwise-trimmed']) / 1e6:.1f} MB.",
+        f"{(paths['onnx-int8-trimmed'] / 'model.onnx').stat().st_size / 1e6:.1f} MB).",
         "- Cold start, `kanjo predict DIR \"" + COLD_TEXT + "\"` in a fresh process, wall "
         f"seconds (median, min–max): trimmed int8 {statistics.median(cold):.2f} "
         f"({min(cold):.2f}–{max(cold):.2f}, {len(cold)} runs); int8 "
         f"{statistics.median(cold_int8):.2f} ({min(cold_int8):.2f}–{max(cold_int8):.2f}); torch "
         f"{statistics.median(cold_torch):.2f} ({min(cold_torch):.2f}–{max(cold_torch):.2f}).",
-        "- Export time: " + ", ".join(f"{k} {v:.0f} s" for k, v in export_seconds.items()) + ".",
+        *(["- Export time: " + ", ".join(f"{k} {v:.0f} s" for k, v in export_seconds.items())
+            + "."] if export_seconds else []),
         "",
         "Trimmed tokenizer on text the trimming rule never saw (the rule uses no corpus): "
         "covered = every original piece kept; differ = ids differ from the original's "
@@ -299,6 +335,26 @@ def main() -> None:
         n = row["n"]
         lines.append(f"| {row['set']} | {n:,} | {row['covered'] / n:.2%} | {row['differ']:,} "
                      f"({row['differ'] / n:.2%}) | {row['covered_differ']} | {row['more_unk']} |")
+    lines += [
+        "",
+        f"Per path: batch-1 rate and batch dependence on the first {BATCH_ONE_TEXTS} pn "
+        "sentences (batch 1 against batches of 7 in shuffled order and batches of 64 next to the "
+        "longest pn sentence: most labels changed by either, largest probability change); batch "
+        "64: the whole-run rate above; agreement: labels equal to ONNX fp32's over all "
+        f"{len(texts):,}; cold start: median `kanjo predict` wall seconds.",
+        "",
+        "| path | batch 1 sentences/s | batch 64 sentences/s | model dir | cold start "
+        "| agreement with fp32 | labels changed by batching | max Δp by batching |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    fp32_pred = results["kanjo onnx-fp32"]["pred"]
+    for name, b in batching.items():
+        r = results[f"kanjo {name}"]
+        lines.append(
+            f"| {name} | {b['rate_b1']:.0f} | {len(texts) / r['seconds']:.0f} | "
+            f"{dir_bytes(paths[name]) / 1e6:.1f} MB | {colds[name]:.2f} s | "
+            f"{float((r['pred'] == fp32_pred).mean()):.4f} | {int(b['labels'])} | "
+            f"{b['max_dp']:.4f} |")
     text = "\n".join(lines) + "\n"
     print(text)
     if args.record:

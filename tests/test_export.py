@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import shutil
 import subprocess
 import sys
 from importlib import resources
@@ -16,6 +18,7 @@ import kanjo
 from kanjo.evaluation.calibration import softmax
 from kanjo.models.vocab_trim import japanese_pieces, plan, trim_tokenizer_json
 from tests.conftest import run_cli as run
+from tests.conftest import toy_rows
 
 TEXTS = ["朝食は最高でした。", "部屋は最悪でした。", "駐車場は予約制です。", "温泉がとても良かった",
          "スタッフの接客に不満です。", "ロビーは一階です。東京の天気は晴れです。", "良い",
@@ -69,13 +72,87 @@ def test_onnx_predictions_match_torch(trained, exports, name, tolerance) -> None
     assert onnx_model.last_truncated == 1
 
 
-def test_blockwise_int8_scores_do_not_depend_on_the_batch(exports) -> None:
-    """int8-blockwise quantises activations per row block, not per batch: a text scores the
-    same alone and beside a long neighbour."""
-    clf = kanjo.load(exports["int8-blockwise"])
-    alone = clf.predict_proba(TEXTS[:1])
-    beside = clf.predict_proba(TEXTS[:1] + ["部屋は最高でした。" * 30], batch_size=2)[:1]
-    np.testing.assert_allclose(beside, alone, atol=1e-6)
+LONG = "部屋は最高でした。駅からも近くて便利です。" * 40  # longer than max_length
+
+
+@pytest.fixture(scope="module")
+def tfidf_model(tmp_path_factory: pytest.TempPathFactory, toy_csv: Path) -> Path:
+    out = tmp_path_factory.mktemp("tfidf") / "model"
+    kanjo.train(toy_csv, out, model="tfidf")
+    return out
+
+
+@pytest.mark.parametrize("name", ["torch", "tfidf", "fp32", "int8", "int8-blockwise"])
+def test_a_texts_scores_do_not_depend_on_its_batch(name, trained, tfidf_model, exports) -> None:
+    """Every backend kanjo writes: the same texts predicted one at a time, in batches of 7 and
+    64, shuffled, and padded next to a text longer than the model takes get the same labels and
+    probabilities (within 1e-3; a server batches strangers' texts together)."""
+    path = {"torch": trained, "tfidf": tfidf_model}.get(name) or exports[name]
+    clf = kanjo.load(path)
+    texts = TEXTS + [text for text, _ in toy_rows(8, seed=7)]
+    alone = clf.predict_proba(texts, batch_size=1)
+    order = np.random.default_rng(0).permutation(len(texts))
+    shuffled = [texts[i] for i in order]
+    for batch_size, batch in ((7, shuffled), (64, shuffled), (64, [LONG, *shuffled]),
+                              (7, [*shuffled, LONG])):
+        got = clf.predict_proba(batch, batch_size=batch_size)
+        got = got[1:] if batch[0] == LONG else got[:len(texts)]
+        expected = alone[order]
+        assert (got.argmax(1) == expected.argmax(1)).all(), (batch_size, len(batch))
+        np.testing.assert_allclose(got, expected, atol=1e-3)
+
+
+def test_int8_agrees_with_fp32_and_records_its_calibration(trained, exports) -> None:
+    """int8 gives fp32's label to every text where fp32 is not on a knife edge, on texts it
+    was not calibrated on; its smoothing was calibrated on the 120 training rows (dev rows
+    left out)."""
+    fp32, int8 = kanjo.load(exports["fp32"]), kanjo.load(exports["int8"])
+    texts = TEXTS + [text for text, _ in toy_rows(30, seed=11)]
+    expected, got = fp32.predict_proba(texts), int8.predict_proba(texts)
+    top2 = np.sort(expected, axis=1)[:, -2:]
+    clear = top2[:, 1] - top2[:, 0] > 0.05
+    assert clear.sum() >= 0.9 * len(texts)
+    assert (got.argmax(1)[clear] == expected.argmax(1)[clear]).all()
+    assert (got.argmax(1) == expected.argmax(1)).mean() >= 0.98
+    info = json.loads((exports["int8"] / "kanjo.json").read_text())["export"]["quantization"]
+    assert info["calibration_texts"] == 120 and info["matmuls"] > 0 and info["smoothed"] > 0
+
+
+def test_int8_without_its_training_file_asks_for_calibration_texts(trained, tmp_path,
+                                                                   capsys) -> None:
+    moved = tmp_path / "moved"
+    shutil.copytree(trained, moved)
+    meta = json.loads((moved / "kanjo.json").read_text())
+    meta["data"]["train"]["file"] = str(tmp_path / "gone.csv")
+    (moved / "kanjo.json").write_text(json.dumps(meta))
+    code, _, err = run(["export", str(moved), "--out", str(tmp_path / "q"), "--quantize",
+                        "int8"], capsys)
+    assert code == 2 and "gone.csv" in err and "--calibration-texts" in err
+    assert "Traceback" not in err and not (tmp_path / "q").exists()
+    texts = tmp_path / "texts.txt"
+    texts.write_text("\n".join(t for t, _ in toy_rows(10, seed=5)) + "\n", encoding="utf-8")
+    code, _, err = run(["export", str(moved), "--out", str(tmp_path / "q"), "--quantize",
+                        "int8", "--calibration-texts", str(texts)], capsys)
+    assert code == 0, err
+    info = json.loads((tmp_path / "q" / "kanjo.json").read_text())["export"]["quantization"]
+    assert info["calibration_texts"] == 30
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o027])
+def test_written_files_follow_the_umask(trained, exports, tmp_path, umask) -> None:
+    """safetensors writes its files 0600 whatever the umask; every file kanjo writes must be
+    readable as the umask allows (0644 under 022), or a service user cannot load a copy."""
+    previous = os.umask(umask)
+    try:
+        saved = kanjo.load(trained).save(tmp_path / "torch")
+        exported = kanjo.load(exports["int8"]).save(tmp_path / "onnx")
+    finally:
+        os.umask(previous)
+    assert (saved / "model.safetensors").exists() and (exported / "model.onnx").exists()
+    for directory in (saved, exported):
+        files = [p for p in directory.rglob("*") if p.is_file()]
+        assert {oct(p.stat().st_mode & 0o777) for p in files} == {oct(0o666 & ~umask)}
+        assert directory.stat().st_mode & 0o777 == 0o777 & ~umask
 
 
 def test_evaluate_and_predict_commands_on_an_export(exports, trained, toy_csv, capsys) -> None:
@@ -118,7 +195,7 @@ def test_failed_export_leaves_nothing_behind(trained, exports, tmp_path, monkeyp
                                              capsys) -> None:
     from kanjo.export import onnx as export
 
-    def broken(source: Path, dest: Path, blockwise: bool = False) -> None:
+    def broken(source: Path, dest: Path, scheme: str = "int8", calibration=None) -> None:
         raise RuntimeError("disk full")
 
     monkeypatch.setattr(export, "quantize_int8", broken)

@@ -85,10 +85,32 @@ def write_text_atomic(path: Path, text: str) -> None:
     os.replace(partial, path)
 
 
+def current_umask() -> int:
+    """The process's file-creation mask (e.g. 0o022). ``os.umask`` can only be read by setting
+    it, so it is set back at once."""
+    mask = os.umask(0o077)
+    os.umask(mask)
+    return mask
+
+
+def follow_umask(directory: Path) -> None:
+    """Give every file under ``directory`` the mode a plain ``open()`` would (0o666 less the
+    umask: 0644 under umask 022) and every folder 0o777 less the umask. Libraries that write
+    their files private whatever the umask (``safetensors`` writes 0600) would otherwise leave
+    a model directory that a service user cannot read."""
+    mask = current_umask()
+    Path(directory).chmod(0o777 & ~mask)
+    for path in Path(directory).rglob("*"):
+        if not path.is_symlink():
+            path.chmod((0o777 if path.is_dir() else 0o666) & ~mask)
+
+
 def publish(staged: Path, out: Path, overwrite: bool = False) -> Path:
-    """Move a fully written directory ``staged`` to ``out`` atomically (same filesystem)."""
+    """Move a fully written directory ``staged`` to ``out`` atomically (same filesystem), its
+    files' modes following the umask (:func:`follow_umask`)."""
     out = Path(out)
     check_writable_target(out, overwrite)
+    follow_umask(staged)
     out.parent.mkdir(parents=True, exist_ok=True)
     trash = None
     if out.exists():

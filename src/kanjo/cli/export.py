@@ -20,12 +20,15 @@ def export(
         metavar="MODEL", help="A trained transformer model directory.")],
     out_dir: Annotated[Path, typer.Option("--out", "-o", help="Output ONNX model directory.")],
     quantize: Annotated[str | None, typer.Option(
-        help="int8: dynamic int8, about 4x smaller and 2x faster on CPU (scores move slightly "
-             "with batch neighbours); int8-blockwise: as small, fp32-accurate and "
-             "batch-independent, but not faster.")] = None,
+        help="int8: about 4x smaller and 2x faster on CPU, a text's scores independent of its "
+             "batch (calibrated on the training texts); int8-blockwise: as small and "
+             "batch-independent, not faster; int8-dynamic: onnxruntime's dynamic int8, whose "
+             "labels and scores CHANGE with the texts batched beside it.")] = None,
     trim_vocab: Annotated[bool, typer.Option(
         "--trim-vocab", help="Keep only the vocabulary Japanese text needs.")] = False,
     trim_texts: TrimTexts = None,
+    calibration_texts: Annotated[Path | None, typer.Option(
+        help="Texts --quantize int8 calibrates on (default: the training file's).")] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing --out.")] = False,
 ) -> None:
     """Export to ONNX for fast CPU inference; predict and evaluate use it like any model."""
@@ -33,8 +36,10 @@ def export(
     from kanjo.export.onnx import export as export_model
 
     texts = _read_input(str(trim_texts), "auto", None) if trim_texts else None
+    calibration = (_read_input(str(calibration_texts), "auto", None) if calibration_texts
+                   else None)
     path = export_model(model, out_dir, quantize=quantize, trim_vocab=trim_vocab or bool(texts),
-                        trim_texts=texts, overwrite=overwrite)
+                        trim_texts=texts, overwrite=overwrite, calibration_texts=calibration)
     size = sum(p.stat().st_size for p in path.iterdir())
     err.print(f"[green]saved[/green] {path}  ({size / 1e6:.1f} MB)")
 

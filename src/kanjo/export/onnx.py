@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from kanjo.errors import KanjoError, ModelError
+from kanjo.errors import ConfigError, KanjoError, ModelError
 from kanjo.export.quantize import QUANTIZE, quantize_int8
 from kanjo.inference.onnx_backend import MODEL_FILE, TOKENIZER_FILE, OnnxBackend
 from kanjo.storage import atomic_directory, check_writable_target, read_meta
@@ -29,13 +29,21 @@ from kanjo.storage import atomic_directory, check_writable_target, read_meta
 OPSET = 17
 
 
+CALIBRATION_TEXTS = 256
+"""Texts sampled (seeded) from the training file to calibrate ``--quantize int8``."""
+
+
 def export(model: str | Path, out: str | Path, quantize: str | None = None,
            trim_vocab: bool = False, trim_texts: list[str] | None = None,
-           overwrite: bool = False) -> Path:
+           overwrite: bool = False, calibration_texts: list[str] | None = None) -> Path:
     """Export the transformer classifier at ``model`` to an ONNX directory ``out`` (written
     atomically). ``quantize``: one of :data:`QUANTIZE`. ``trim_vocab``: keep
     only the pieces Japanese text needs (:mod:`kanjo.vocab_trim`) plus those ``trim_texts`` use.
-    """
+    ``calibration_texts``: what ``int8`` calibrates its smoothing on; by default up to
+    :data:`CALIBRATION_TEXTS` training rows of the file recorded in ``kanjo.json``.
+
+    Raises :class:`ConfigError` when ``int8`` has no calibration texts (the training file moved
+    or changed and none were given)."""
     from transformers.utils import logging as hf_logging
 
     from kanjo.inference.classifier import Classifier
@@ -56,6 +64,8 @@ def export(model: str | Path, out: str | Path, quantize: str | None = None,
         raise ModelError(f"is a {kind} model: only transformer models can be exported",
                          file=source)
     check_writable_target(Path(out), overwrite)  # before the slow part
+    if quantize == "int8" and not calibration_texts:
+        calibration_texts = training_texts(read_meta(source), source)
     classifier = Classifier.load(source, device="cpu")
     backend: Any = classifier.backend
     started = time.time()
@@ -69,7 +79,8 @@ def export(model: str | Path, out: str | Path, quantize: str | None = None,
             trimmed.mkdir()
             info["vocab_trim"] = trim_model_dir(source, trimmed, trim_texts or ())
             backend = TorchBackend.load(trimmed, backend.max_length, "cpu")
-        _write_onnx(backend, staged / MODEL_FILE, quantize)
+        info["quantization"] = _write_onnx(backend, staged / MODEL_FILE, quantize,
+                                           calibration_texts or [])
         _write_tokenizer(backend, staged)
         if trim_vocab:
             shutil.rmtree(staged / ".trimmed")
@@ -82,9 +93,50 @@ def export(model: str | Path, out: str | Path, quantize: str | None = None,
     return Path(out)
 
 
-def _write_onnx(backend: Any, path: Path, quantize: str | None) -> None:
+def training_texts(meta: dict[str, Any], model: Path) -> list[str]:
+    """Up to :data:`CALIBRATION_TEXTS` texts (seeded sample, file order) of the training file
+    recorded in ``meta``, leaving out rows marked dev or test; read as training read it.
+
+    Raises :class:`ConfigError` if the file is gone or no longer the one trained on."""
+    from kanjo.data import read_table
+    from kanjo.storage import sha256_file
+
+    recorded = (meta.get("data") or {}).get("train") or {}
+    path = Path(recorded.get("file", ""))
+    hint = "pass --calibration-texts FILE (a text a line, or CSV/TSV/JSONL) of texts like the " \
+           "training data"
+    if not recorded.get("file") or not path.is_file():
+        raise ConfigError("int8 calibrates on the training texts, but the training file "
+                          f"{str(path)!r} is not there", file=model / "kanjo.json", hint=hint)
+    if recorded.get("sha256") and sha256_file(path) != recorded["sha256"]:
+        raise ConfigError(f"int8 calibrates on the training texts, but {path} changed since "
+                          "training", file=model / "kanjo.json", hint=hint)
+    config = meta.get("config") or {}
+    table = read_table(path, config.get("format") or "auto", config.get("text_column"),
+                       require_labels=False)
+    rows = [i for i in range(len(table))
+            if table.splits is None or table.splits[i] not in ("dev", "test")]
+    pick = np.random.default_rng(0).permutation(rows)[:CALIBRATION_TEXTS]
+    return [table.texts[i] for i in sorted(pick)]
+
+
+def _calibration_batches(backend: Any, texts: list[str]) -> list[dict[str, np.ndarray]]:
+    from kanjo.data.batching import length_sorted_batches, pad_ids
+    from kanjo.models.tokenize import encode
+
+    ids, _ = encode(backend.tokenizer, texts, backend.max_length)
+    pad = backend.tokenizer.pad_token_id or 0
+    batches = []
+    for index in length_sorted_batches([len(x) for x in ids], 32):
+        input_ids, mask = pad_ids([ids[i] for i in index], pad)
+        batches.append({"input_ids": input_ids, "attention_mask": mask})
+    return batches
+
+
+def _write_onnx(backend: Any, path: Path, quantize: str | None,
+                calibration_texts: list[str]) -> dict[str, Any]:
     """Trace the model to ONNX (dynamic batch and sequence axes), check it against torch, and
-    quantise it when asked."""
+    quantise it when asked; return the quantiser's summary."""
     import torch
 
     model = backend.model.eval().to("cpu")
@@ -112,9 +164,14 @@ def _write_onnx(backend: Any, path: Path, quantize: str | None) -> None:
         raise ModelError(f"the ONNX graph does not reproduce the model (largest logit "
                          f"difference {np.abs(got - expected).max():.2g})",
                          hint="please report this model's architecture")
-    if quantize:
-        quantize_int8(fp32, path, blockwise=quantize == "int8-blockwise")
-        fp32.unlink()
+    if not quantize:
+        return {}
+    summary = quantize_int8(fp32, path, quantize, _calibration_batches(
+        backend, calibration_texts) if quantize == "int8" else None)
+    fp32.unlink()
+    if quantize == "int8":
+        summary["calibration_texts"] = len(calibration_texts)
+    return summary
 
 
 def _run(path: Path, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:

@@ -58,7 +58,7 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from kanjo.errors import ModelError
-from kanjo.storage import sha256_file
+from kanjo.storage import current_umask, sha256_file
 
 MODEL_ID = "intfloat/multilingual-e5-small"
 BUILD_FORMAT = 1
@@ -180,7 +180,7 @@ def _build_atomically(dest: Path) -> None:
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.tmp-", dir=dest.parent))
-        tmp.chmod(0o755)  # mkdtemp makes it private; the cache is an ordinary directory
+        tmp.chmod(0o777 & ~current_umask())  # mkdtemp makes it private; follow the umask
     except OSError as exc:
         raise ModelError(
             f"cannot create the default encoder directory: {exc}",
