@@ -158,7 +158,7 @@ def read_texts(path: str | Path, format: str = "auto", text_column: str | None =
     else:
         _check_texts(table)
     if not len(table):
-        raise DataError("contains no texts", file=path)
+        raise DataError("contains no rows", file=path)
     return table
 
 
