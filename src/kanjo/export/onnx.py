@@ -95,7 +95,8 @@ def export(model: str | Path, out: str | Path, quantize: str | None = None,
 
 def training_texts(meta: dict[str, Any], model: Path) -> list[str]:
     """Up to :data:`CALIBRATION_TEXTS` texts (seeded sample, file order) of the training file
-    recorded in ``meta``, leaving out rows marked dev or test; read as training read it.
+    recorded in ``meta``, leaving out rows marked dev or test and the rows --dev-split held out;
+    read as training read it.
 
     Raises :class:`ConfigError` if the file is gone or no longer the one trained on."""
     from kanjo.data import read_table
@@ -113,9 +114,11 @@ def training_texts(meta: dict[str, Any], model: Path) -> list[str]:
                           "training", file=model / "kanjo.json", hint=hint)
     config = meta.get("config") or {}
     table = read_table(path, config.get("format") or "auto", config.get("text_column"),
-                       require_labels=False)
-    rows = [i for i in range(len(table))
-            if table.splits is None or table.splits[i] not in ("dev", "test")]
+                       config.get("label_column"), encoding=config.get("encoding"))
+    dev = (meta.get("data") or {}).get("dev") or {}
+    held_out = set(dev.get("lines", ())) if dev.get("source") == "held-out" else set()
+    rows = [i for i in range(len(table)) if table.lines[i] not in held_out and (
+        table.splits is None or table.splits[i] not in ("dev", "test"))]
     pick = np.random.default_rng(0).permutation(rows)[:CALIBRATION_TEXTS]
     return [table.texts[i] for i in sorted(pick)]
 
