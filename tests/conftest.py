@@ -181,8 +181,9 @@ def key_rows(n: int, seed: int) -> list[tuple[str, str]]:
 
 @pytest.fixture(scope="session")
 def key_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return write_csv(tmp_path_factory.mktemp("key") / "key.csv", key_rows(140, seed=5),
-                     ["train"] * 100 + ["dev"] * 40)
+    # 60 dev rows: enough for checkpoint selection and a temperature (≥ 50)
+    return write_csv(tmp_path_factory.mktemp("key") / "key.csv", key_rows(160, seed=5),
+                     ["train"] * 100 + ["dev"] * 60)
 
 
 @pytest.fixture(scope="session")

@@ -91,16 +91,20 @@ def fit(prepared: TrainingData, config: TrainConfig, out: Path, *, resume: bool 
         if work.exists():
             shutil.rmtree(work)
         work.mkdir(parents=True)
-        if recipe == "tfidf":
-            print(run_summary(prepared, config, "TF-IDF character n-grams + logistic "
-                              "regression"), file=sys.stderr, flush=True)
-            classifier = _fit_tfidf(prepared)
-            train_seconds = time.time() - started
-        else:
-            print(run_summary(prepared, config, "frozen-encoder embeddings + a cross-fitted "
-                              "logistic-regression head (the small-data recipe)"),
-                  file=sys.stderr, flush=True)
-            classifier, info, train_seconds = fit_embeddings(prepared, config)
+        try:
+            if recipe == "tfidf":
+                print(run_summary(prepared, config, "TF-IDF character n-grams + logistic "
+                                  "regression"), file=sys.stderr, flush=True)
+                classifier = _fit_tfidf(prepared)
+                train_seconds = time.time() - started
+            else:
+                print(run_summary(prepared, config, "frozen-encoder embeddings + a "
+                                  "cross-fitted logistic-regression head (the small-data "
+                                  "recipe)"), file=sys.stderr, flush=True)
+                classifier, info, train_seconds = fit_embeddings(prepared, config)
+        except BaseException:
+            shutil.rmtree(work, ignore_errors=True)  # these recipes have nothing to resume
+            raise
     else:
         fresh = not work.exists()
         claim_work_dir(work, {"config": meta["config"], "data": meta["data"]}, resume)
