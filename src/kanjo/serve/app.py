@@ -13,7 +13,7 @@ import asyncio
 import importlib.util
 import logging
 import math
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
@@ -102,16 +102,20 @@ def create_app(model_dir: str | Path, settings: Settings | None = None,
                            allow_headers=["Authorization", "X-API-Key", "Content-Type"])
     guarded = [Depends(key_checker(settings.api_key))] if settings.api_key else []
 
-    async def run(texts: Sequence[str], limit: int) -> tuple[np.ndarray, np.ndarray]:
-        _check_texts(texts, limit, settings.max_chars)
+    def enqueue(submit: Callable[[], Any]) -> Any:
+        """The batcher's future for ``submit()``: a full queue is a 429, a closing server a
+        503, both with Retry-After."""
         try:
-            future = state["batcher"].submit(texts)
+            return submit()
         except QueueFull as exc:
             raise ApiError(429, "overloaded", str(exc), settings.retry_after) from None
         except (Closed, KeyError):
             raise ApiError(503, "shutting_down", "the server is shutting down",
                            settings.retry_after) from None
-        return await asyncio.wrap_future(future)
+
+    async def run(texts: Sequence[str], limit: int) -> tuple[np.ndarray, np.ndarray]:
+        _check_texts(texts, limit, settings.max_chars)
+        return await asyncio.wrap_future(enqueue(lambda: state["batcher"].submit(texts)))
 
     def check_truncation(truncated: np.ndarray, truncate: bool) -> None:
         if not truncate and truncated.any():
@@ -166,13 +170,7 @@ def create_app(model_dir: str | Path, settings: Settings | None = None,
         def work() -> list[dict[str, Any]]:
             return [_plain(e.to_dict()) for e in explain(clf, list(body.texts),
                                                          target=body.target, method=body.method)]
-        try:
-            future = state["batcher"].call(work)
-        except QueueFull as exc:
-            raise ApiError(429, "overloaded", str(exc), settings.retry_after) from None
-        except (Closed, KeyError):
-            raise ApiError(503, "shutting_down", "the server is shutting down",
-                           settings.retry_after) from None
+        future = enqueue(lambda: state["batcher"].call(work))
         try:
             return ExplainResponse(explanations=await asyncio.wrap_future(future))
         except KanjoError as exc:
