@@ -164,8 +164,8 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=200, help="per client")
     parser.add_argument("--time-limit", type=float, default=120, help="seconds per server")
     parser.add_argument("--record", action="store_true", help="write benchmarks/RESULTS.md")
-    parser.add_argument("--model-note", default="", help="how the model was trained, for the "
-                        "record")
+    parser.add_argument("--model-note", default="", help="how the model was trained (replaces "
+                        "the default description in the record)")
     parser.add_argument("--baseline-server", help=argparse.SUPPRESS)  # internal: serve (b)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -233,8 +233,9 @@ def report(results: dict[str, dict[str, Any]], single: dict[str, Any], offline: 
         f"{args.requests} --time-limit {args.time_limit:g}`, {time.strftime('%Y-%m-%d')}, "
         f"kanjo {kanjo.__version__}, Python {platform.python_version()}, "
         f"{os.cpu_count()} cores, load average {load_before:.1f} at the start and "
-        f"{load_after:.1f} at the end (a shared machine). Model: the default encoder "
-        f"fine-tuned on pn train+dev{args.model_note}, served (a) by `kanjo serve` on its "
+        f"{load_after:.1f} at the end (a shared machine). Model: "
+        f"{args.model_note or 'the default encoder fine-tuned on pn'}, served (a) by `kanjo "
+        "serve` on its "
         "trimmed int8 export "
         "(default limits: all queued texts up to 8,192 estimated tokens taken at once, forward "
         "passes of 32, 5 ms wait) and (b) by a plain FastAPI "
