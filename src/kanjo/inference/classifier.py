@@ -95,17 +95,20 @@ class Classifier:
         from kanjo.evaluation.metrics import classification_metrics
 
         table = as_table(data, **read_options)
-        own_dev = split in (None, "dev") and fingerprint(table) == self.meta.get("data", {}).get(
-            "dev", {}).get("sha256")
+        dev = self.meta.get("data", {}).get("dev", {})
+        same_file = split in (None, "dev") and fingerprint(table) == dev.get("sha256")
         if split is not None:
-            table = self._held_out_dev(table) if split == "dev" and self._dev_was_held_out(
-                table) else table.where_split(split)
+            if split == "dev" and dev.get("source") == "held-out" and (
+                    table.splits is None or "dev" not in table.splits):
+                table = self._held_out_dev(table, dev, same_file)
+            else:
+                table = table.where_split(split)
             if not len(table):
                 raise KanjoError(f"has no rows of split '{split}'", file=table.path)
         y_true = self.labels.encode(table)
         proba = self.predict_proba(table.texts, batch_size)
         metrics = classification_metrics(y_true, proba.argmax(axis=1), self.labels.names, proba)
-        if own_dev:
+        if same_file:
             metrics["note"] = ("these rows include the dev rows the model selected its checkpoint "
                                "and fitted its calibration on: the scores, ECE above all, are "
                                "not a held-out measure; score rows it never saw for that")
@@ -118,20 +121,11 @@ class Classifier:
         return importlib.import_module("kanjo.explain").explain(self, texts, target, method,
                                                                **options)
 
-    def _dev_was_held_out(self, table: Any) -> bool:
-        """The model's dev rows were a --dev-split of its training file and ``table`` has no
-        dev rows of its own to select."""
-        dev = self.meta.get("data", {}).get("dev", {})
-        return dev.get("source") == "held-out" and (
-            table.splits is None or "dev" not in table.splits)
-
-    def _held_out_dev(self, table: Any) -> Any:
-        """The rows of ``table`` that were this model's held-out dev rows (kanjo.json records
-        their line numbers and the file's sha256)."""
-        from kanjo.data.inputs import fingerprint
-
-        dev = self.meta["data"]["dev"]
-        if fingerprint(table) != dev["sha256"]:
+    @staticmethod
+    def _held_out_dev(table: Any, dev: dict[str, Any], same_file: bool) -> Any:
+        """The rows of ``table`` that were the model's held-out dev rows: kanjo.json's ``dev``
+        records their line numbers and the file's sha256 (``same_file``: it matched)."""
+        if not same_file:
             raise KanjoError("is not the file this model's dev rows were held out from",
                              file=table.path, hint=f"the model was trained on {dev['file']} "
                              "(sha256 differs); evaluate that file, or pass rows with a split "

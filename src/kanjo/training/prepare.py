@@ -117,25 +117,21 @@ def integrity(table: Table) -> dict[str, Any]:
     return dict(table.stats)
 
 
+_SUMMARY = (("header_repeats", "{} repeated header(s) skipped"),
+            ("empty_rows_skipped", "{} empty row(s) skipped"),
+            ("labels_merged", "{} label spelling(s) merged"),
+            ("duplicates", "{} duplicate row(s)"),
+            ("conflicts", "{} conflicting duplicate(s)"),
+            ("single_text_classes", "{} class(es) of a single text (not in dev)"),
+            ("texts_normalised", "{} text(s) changed by NFKC"),
+            ("dev_rows_in_train", "{} dev row(s) also in training"))
+"""The integrity figures a summary line mentions, in order; a list or mapping counts its items."""
+
+
 def summary(stats: dict[str, Any]) -> str | None:
     """A one-line account of ``integrity`` when anything in it is not a plain read, else None."""
-    parts = []
-    if stats.get("header_repeats"):
-        parts.append(f"{len(stats['header_repeats'])} repeated header(s) skipped")
-    if stats.get("empty_rows_skipped"):
-        parts.append(f"{stats['empty_rows_skipped']} empty row(s) skipped")
-    if stats.get("labels_merged"):
-        parts.append(f"{len(stats['labels_merged'])} label spelling(s) merged")
-    if stats.get("duplicates"):
-        parts.append(f"{stats['duplicates']} duplicate row(s)")
-    if stats.get("conflicts"):
-        parts.append(f"{stats['conflicts']} conflicting duplicate(s)")
-    if stats.get("single_text_classes"):
-        parts.append(f"{stats['single_text_classes']} class(es) of a single text (not in dev)")
-    if stats.get("texts_normalised"):
-        parts.append(f"{stats['texts_normalised']} text(s) changed by NFKC")
-    if stats.get("dev_rows_in_train"):
-        parts.append(f"{stats['dev_rows_in_train']} dev row(s) also in training")
+    parts = [template.format(len(value) if isinstance(value, list | dict) else value)
+             for key, template in _SUMMARY if (value := stats.get(key))]
     return ", ".join(parts) or None
 
 
