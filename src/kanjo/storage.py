@@ -198,3 +198,69 @@ def verify(directory: Path, meta: dict[str, Any], full: bool = False) -> None:
                 file=directory,
                 hint="re-export or re-train the model",
             )
+
+
+class ResumableOutput:
+    """An output file written in appended pieces that a killed run can continue.
+
+    The file is assembled in the hidden sibling ``.NAME.partial``; after each piece it is
+    flushed to disk (``fsync``) and ``.NAME.progress.json`` records the partial file's size and
+    the caller's ``state`` (e.g. how much input the piece covered), so that a new run with
+    ``resume=True`` cuts the partial file back to the last recorded piece and continues from
+    ``state``. :meth:`finish` renames the file into place in one step: ``path`` is never
+    half-written. ``key`` identifies the run (input, model, options): resuming with another key
+    is refused.
+    """
+
+    def __init__(self, path: Path, key: dict[str, Any], resume: bool = False):
+        self.path = Path(path)
+        self.partial = self.path.with_name(f".{self.path.name}.partial")
+        self.record = self.path.with_name(f".{self.path.name}.progress.json")
+        self.key = json.loads(json.dumps(key))
+        self.state: dict[str, Any] = {}
+        if self.record.exists() and self.partial.exists():
+            if not resume:
+                raise KanjoError("an interrupted run that writes this file is here",
+                                 file=self.path, hint=f"pass --resume to continue it, or delete "
+                                 f"{self.partial.name} and {self.record.name} to start over")
+            progress = json.loads(self.record.read_text(encoding="utf-8"))
+            if progress["key"] != self.key:
+                changed = sorted(k for k in self.key if progress["key"].get(k) != self.key[k])
+                raise ConfigError("--resume must use the same input, model and options as "
+                                  "the interrupted run", file=self.path,
+                                  hint=f"changed: {', '.join(changed)}")
+            self.state = progress["state"]
+            self._handle = open(self.partial, "r+b")  # noqa: SIM115 (closed by finish/close)
+            self._handle.truncate(progress["bytes"])
+            self._handle.seek(progress["bytes"])
+        else:
+            if resume:
+                raise KanjoError("nothing to resume: no interrupted run was found",
+                                 file=self.path)
+            self._handle = open(self.partial, "wb")  # noqa: SIM115
+
+    def append(self, text: str, state: dict[str, Any]) -> None:
+        """Write ``text`` (UTF-8) durably, then record ``state`` as reached with it."""
+        self._handle.write(text.encode("utf-8"))
+        self._handle.flush()
+        os.fsync(self._handle.fileno())
+        self.state = state
+        write_text_atomic(self.record, json.dumps(
+            {"key": self.key, "bytes": self._handle.tell(), "state": state}, ensure_ascii=False))
+
+    def finish(self) -> Path:
+        """Close the file and rename it into place; the progress record is removed."""
+        self._handle.close()
+        os.replace(self.partial, self.path)
+        self.record.unlink(missing_ok=True)
+        return self.path
+
+    def discard(self) -> None:
+        """Close and remove the partial file and its progress record (nothing to resume)."""
+        self._handle.close()
+        self.partial.unlink(missing_ok=True)
+        self.record.unlink(missing_ok=True)
+
+    def close(self) -> None:
+        """Close the file, keeping it and its progress record for a later ``resume``."""
+        self._handle.close()

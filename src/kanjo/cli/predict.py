@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import sys
 from pathlib import Path
@@ -23,6 +21,7 @@ from kanjo.cli.app import (
     err,
     out,
 )
+from kanjo.data.stream import CHUNK_ROWS
 from kanjo.errors import KanjoError
 from kanjo.storage import check_output_file, write_text_atomic
 
@@ -63,97 +62,138 @@ def predict(
     model: Model,
     texts: Annotated[list[str] | None, typer.Argument(
         metavar="TEXTS", help="Texts to classify.")] = None,
-    input: Annotated[str | None, typer.Option(
-        "--input", "-i", help="File of texts (txt: one per line; CSV/TSV/JSONL), or - for stdin."
-    )] = None,
+    input: Annotated[list[str] | None, typer.Option(
+        "--input", "-i", help="File of texts (txt: one per line; CSV/TSV/JSONL), or - for "
+                              "stdin; read, predicted and written in chunks. Repeat it for "
+                              "several files with --engine ray.")] = None,
     output: Annotated[Path | None, typer.Option(
         "--output", "-o", help="Write here: .csv or .tsv (a column per probability), .jsonl; "
-                               "default JSONL on stdout.")] = None,
+                               "default JSONL on stdout. With --engine ray: a directory.")
+    ] = None,
     format: Format = "auto",
     text_column: TextColumn = None,
     encoding: Encoding = None,
     batch_size: Annotated[int, typer.Option(help="Texts per batch.")] = 64,
+    chunk_size: Annotated[int, typer.Option(
+        help="Rows read, predicted and written at a time (memory stays that of one chunk).")
+    ] = CHUNK_ROWS,
+    shard: Annotated[str | None, typer.Option(
+        metavar="I/N", help="Predict only every N-th chunk from chunk I (0 ≤ I < N), e.g. "
+                            "0/4 … 3/4 in four processes; merge the outputs by id or line.")
+    ] = None,
+    resume: Annotated[bool, typer.Option(
+        help="Continue an interrupted --input/--output run without redoing any row.")] = False,
+    progress: Annotated[bool, typer.Option(
+        help="Show a progress bar with rows/s and ETA on stderr.")] = True,
+    engine: Annotated[str, typer.Option(
+        help="local (this process) or ray (Ray Data actors; ray.init() finds a cluster from "
+             "RAY_ADDRESS, else starts a local one).")] = "local",
+    actors: Annotated[int, typer.Option(help="Ray actors (--engine ray).")] = 2,
     device: Device = "auto",
 ) -> None:
-    """Label, score and every class probability per text, in input order. Texts come from the
-    arguments, --input, or piped standard input."""
+    """Label, score and every class probability per text, in input order, with the input's
+    own columns carried through (an id column first; a plain-text input's line number) so the
+    output joins back to the input. Texts come from the arguments, --input, or piped standard
+    input."""
     _quiet_libraries()
     from kanjo.inference.classifier import Classifier
+    from kanjo.inference.prediction_writer import PredictionWriter, output_format
+    from kanjo.inference.streaming import parse_shard, predict_file
 
+    sources = list(input or [])
     items = list(texts or [])
-    if input is None and not items:
-        items = _piped_lines()  # `cat texts.txt | kanjo predict MODEL`
-    if input is not None:
-        items += _read_input(input, format, text_column, encoding, blank_lines="error")
+    if items and sources:
+        raise KanjoError("pass texts as arguments or --input, not both")
+    if engine not in ("local", "ray"):
+        raise KanjoError(f"unknown --engine {engine!r}", hint="choose local or ray")
+    if engine == "ray":
+        _predict_with_ray(model, sources, output, format, text_column, encoding, batch_size,
+                          actors)
+        return
+    if len(sources) > 1:
+        raise KanjoError("--input takes one file with the local engine",
+                         hint="run one kanjo predict per file, or pass --engine ray")
+    if not items and not sources and _stdin_is_piped():
+        sources = ["-"]  # `cat texts.txt | kanjo predict MODEL`
     if output is not None:
-        _output_format(output)
-    if not items:
+        output_format(output)
+    if not items and not sources:
         raise KanjoError("no texts given", hint="pass texts as arguments or --input FILE")
-    if output is not None:
-        check_output_file(output)
     classifier = Classifier.load(model, device=device)
-    proba = classifier.predict_proba(items, batch_size=batch_size)
-    if classifier.last_truncated:
-        err.print(f"[yellow]warning:[/yellow] {classifier.last_truncated} text(s) longer than "
+    if sources:
+        try:
+            result = predict_file(classifier, sources[0], output, format=format,
+                                  text_column=text_column, encoding=encoding,
+                                  batch_size=batch_size, chunk_rows=chunk_size,
+                                  shard=parse_shard(shard) if shard else (0, 1),
+                                  resume=resume, progress=progress)
+        except KeyboardInterrupt:
+            if output is not None:
+                err.print(f"interrupted: run the same command with --resume to continue "
+                          f"{output}", style="red")
+            raise
+        truncated = result.truncated
+    else:
+        if resume or shard:
+            raise KanjoError("--resume and --shard need --input FILE")
+        if output is not None:
+            check_output_file(output)
+        proba = classifier.predict_proba(items, batch_size=batch_size)
+        truncated = classifier.last_truncated
+        writer = PredictionWriter(output_format(output) if output else "jsonl", ["text"],
+                                  classifier.labels.names)
+        text = writer.header() + writer.rows([{"text": t} for t in items], proba)
+        if output is None:
+            sys.stdout.write(text)
+        else:
+            write_text_atomic(output, text)
+    if truncated:
+        err.print(f"[yellow]warning:[/yellow] {truncated} text(s) longer than "
                   f"{classifier.backend.max_length} tokens were truncated")
-    names = classifier.labels.names
-    rows = [{"text": text, "label": names[int(p.argmax())], "score": float(p.max()),
-             "probabilities": {n: float(v) for n, v in zip(names, p, strict=True)}}
-            for text, p in zip(items, proba, strict=True)]
-    _write_predictions(rows, names, output)
+
+
+def _predict_with_ray(model: str, sources: list[str], output: Path | None, format: str,
+                      text_column: str | None, encoding: str | None, batch_size: int,
+                      actors: int) -> None:
+    """``--engine ray``: each input file predicted by Ray Data actors into ``output``/."""
+    if not sources or output is None:
+        raise KanjoError("--engine ray needs --input FILE (one or more) and --output DIR")
+    from kanjo.integrations.ray import predict_files
+
+    for path in predict_files(sources, model, output, format=format, text_column=text_column,
+                              encoding=encoding, batch_size=batch_size, actors=actors):
+        err.print(f"wrote {path}", highlight=False)
+
+
+def _stdin_is_piped() -> bool:
+    """Whether something is piped to standard input (not a terminal, a closed or an
+    unreadable stdin: then "no texts given" says what to do)."""
+    try:
+        return sys.stdin is not None and not sys.stdin.isatty() and _has_data(sys.stdin)
+    except (OSError, ValueError):
+        return False
+
+
+def _has_data(stream: Any) -> bool:
+    """False for a stdin that is at its end already (e.g. /dev/null under a test runner)."""
+    peek = getattr(getattr(stream, "buffer", None), "peek", None)
+    if peek is None:
+        return True
+    return bool(peek(1))
 
 
 def _read_input(source: str, format: str, text_column: str | None, encoding: str | None = None,
                 blank_lines: str = "skip") -> list[str]:
+    """All texts of a file, or of standard input (``-``), in memory: for the commands whose
+    inputs are small (explain, export's calibration and trim texts)."""
     from kanjo.data import read_texts
+    from kanjo.data.readers import blank_line_error
+    from kanjo.data.stream import STDIN
 
     if source == "-":
         lines = [line.rstrip("\r\n") for line in sys.stdin]
         empty = [i + 1 for i, line in enumerate(lines) if not line.strip()]
         if empty:
-            raise KanjoError("is empty or only whitespace", file="<stdin>", line=empty[0])
+            raise blank_line_error(STDIN, empty[0])
         return lines
     return read_texts(source, format, text_column, encoding, blank_lines).texts
-
-
-def _piped_lines() -> list[str]:
-    """Standard input's lines when something is piped in; [] for a terminal, or a closed or
-    unreadable stdin (then "no texts given" says what to do)."""
-    try:
-        if sys.stdin is None or sys.stdin.isatty():
-            return []
-        return _read_input("-", "txt", None)
-    except (OSError, ValueError):
-        return []
-
-
-OUTPUT_FORMATS = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
-
-
-def _output_format(output: Path) -> str:
-    """The format ``--output``'s extension names; an unknown one is refused before any work."""
-    fmt = OUTPUT_FORMATS.get(output.suffix.lower())
-    if fmt is None:
-        raise KanjoError(f"cannot tell the output format from '{output.suffix or output.name}'",
-                         file=output, hint="name the file .csv, .tsv or .jsonl")
-    return fmt
-
-
-def _write_predictions(rows: list[dict[str, Any]], names: tuple[str, ...],
-                       output: Path | None) -> None:
-    """JSONL to stdout, or the format ``output`` names, written atomically."""
-    buffer = io.StringIO()
-    fmt = _output_format(output) if output is not None else "jsonl"
-    if fmt in ("csv", "tsv"):
-        writer = csv.writer(buffer, delimiter="," if fmt == "csv" else "\t")
-        writer.writerow(["text", "label", "score", *[f"p_{n}" for n in names]])
-        for row in rows:
-            writer.writerow([row["text"], row["label"], f"{row['score']:.6f}",
-                             *[f"{row['probabilities'][n]:.6f}" for n in names]])
-    else:
-        for row in rows:
-            buffer.write(json.dumps(row, ensure_ascii=False) + "\n")
-    if output is None:
-        sys.stdout.write(buffer.getvalue())
-        return
-    write_text_atomic(output, buffer.getvalue())

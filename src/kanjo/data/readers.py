@@ -12,7 +12,7 @@ import io
 import json
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -148,8 +148,7 @@ def read_texts(path: str | Path, format: str = "auto", text_column: str | None =
     if table.format == "txt":
         blank = [i for i, text in enumerate(table.texts) if not text.strip()]
         if blank and blank_lines == "error":
-            raise table.error(blank[0], "is empty or only whitespace",
-                              hint="remove the line: each output row must be its input line")
+            raise blank_line_error(path, table.lines[blank[0]])
         if blank:
             skip = set(blank)
             stats = {**table.stats, "empty_rows_skipped": len(blank)}
@@ -160,6 +159,12 @@ def read_texts(path: str | Path, format: str = "auto", text_column: str | None =
     if not len(table):
         raise DataError("contains no rows", file=path)
     return table
+
+
+def blank_line_error(path: str | Path, line: int) -> DataError:
+    """The error for an empty or whitespace-only line of a plain-text predict input."""
+    return DataError("is empty or only whitespace", file=path, line=line,
+                     hint="remove the line: each output row must be its input line")
 
 
 def detect_format(path: Path, require_labels: bool = True) -> str:
@@ -286,7 +291,8 @@ def _refuse_tab_table(path: Path, lines: list[tuple[int, str]]) -> None:
 
 
 def _read_delimited(path: Path, text: str, lines: list[tuple[int, str]], fmt: str,
-                    stats: dict[str, object]) -> list[tuple[int, dict]]:
+                    stats: dict[str, object],
+                    numbers: Sequence[int] | None = None) -> list[tuple[int, dict]]:
     """Records of a CSV (RFC 4180 quoting, parsed strictly) or TSV file. TSV is read as plain
     tab-separated lines, unless the whole file parses strictly as quoted TSV (as Python's
     csv writer, pandas and spreadsheets write it) and reads differently that way: then quoted,
@@ -296,7 +302,7 @@ def _read_delimited(path: Path, text: str, lines: list[tuple[int, str]], fmt: st
         raise DataError("is empty", file=path)
     if fmt == "csv":
         try:
-            rows = _csv_rows(text, ",")
+            rows = _csv_rows(text, ",", numbers)
         except _CsvProblem as problem:
             raise problem.error(path, ",") from None
         return _records(path, rows, fmt, stats)
@@ -310,7 +316,7 @@ def _read_delimited(path: Path, text: str, lines: list[tuple[int, str]], fmt: st
     if '"' in text:
         quoted_stats: dict[str, object] = {}
         try:
-            quoted = _records(path, _csv_rows(text, "\t"), fmt, quoted_stats)
+            quoted = _records(path, _csv_rows(text, "\t", numbers), fmt, quoted_stats)
         except (_CsvProblem, DataError):
             quoted = None
     if quoted is not None and quoted != plain:
@@ -354,21 +360,32 @@ class _CsvProblem(Exception):
         )
 
 
-def _csv_rows(text: str, delimiter: str) -> list[tuple[int, list[str]]]:
-    """(first line, cells) of each record, parsed strictly by the standard csv module."""
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
-    rows = []
+def _csv_rows(text: str, delimiter: str,
+              numbers: Sequence[int] | None = None) -> list[tuple[int, list[str]]]:
+    """(first line, cells) of each record, parsed strictly by the standard csv module;
+    ``numbers`` maps the text's own line n (1-based) to ``numbers[n - 1]`` (a chunk of a file,
+    :mod:`kanjo.data.stream`)."""
+    rows = list(iter_csv_rows(io.StringIO(text, newline=""), delimiter))
+    if numbers is not None:
+        rows = [(numbers[n - 1], row) for n, row in rows]
+    return rows
+
+
+def iter_csv_rows(lines: Iterable[str], delimiter: str) -> Iterator[tuple[int, list[str]]]:
+    """(first line, cells) of each record of ``lines`` (as a file opened with ``newline=""``
+    yields them), parsed strictly by the standard csv module; raises :class:`_CsvProblem`
+    naming the line where a record cannot be read."""
+    reader = csv.reader(lines, delimiter=delimiter, strict=True)
     start = 1
     while True:
         try:
             row = next(reader)
         except StopIteration:
-            break
+            return
         except csv.Error as exc:
             raise _CsvProblem(start, str(exc)) from None
-        rows.append((start, row))
+        yield start, row
         start = reader.line_num + 1
-    return rows
 
 
 def _records(path: Path, rows: list[tuple[int, list[str]]], fmt: str,
