@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -12,6 +13,7 @@ import typer
 from kanjo.cli.app import _quiet_libraries, app, err, out
 from kanjo.cli.options import with_config_options
 from kanjo.config import TrainConfig
+from kanjo.errors import DataWarning
 from kanjo.storage import check_output_file
 
 
@@ -25,12 +27,20 @@ def train(
     resume: Annotated[bool, typer.Option(help="Continue an interrupted run.")] = False,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing --out.")] = False,
 ) -> None:
-    """Fine-tune a classifier on labelled text and save it to --out."""
+    """Fine-tune a classifier on labelled text and save it to --out. Runs unchanged under
+    `torchrun --nproc_per_node N -m kanjo train …` or `accelerate launch -m kanjo train …`
+    (data-parallel; --batch-size is the global batch; rank 0 alone prints and writes)."""
     _quiet_libraries()
     from kanjo.evaluation.metrics import summary_line
+    from kanjo.training.distributed import is_main_process
     from kanjo.training.finetune import train as train_model
 
+    if not is_main_process():  # rank 0 prints the summary, warnings and errors for the run
+        err.quiet = out.quiet = True
+        warnings.simplefilter("ignore", DataWarning)
     classifier = train_model(data, out_dir, config, resume=resume, overwrite=overwrite)
+    if not is_main_process():
+        return
     meta = classifier.meta
     err.print(f"[green]saved[/green] {out_dir}  ({meta['timings']['train_seconds']:.0f} s)")
     _print_integrity(meta["data"]["train"]["file"], meta["data"]["train"]["integrity"])

@@ -29,6 +29,7 @@ from kanjo.inference.tfidf_backend import TfidfBackend
 from kanjo.inference.torch_backend import TorchBackend
 from kanjo.models.devices import model_max_length, select_device
 from kanjo.storage import check_writable_target, claim_work_dir, publish, work_dir
+from kanjo.training import distributed
 from kanjo.training.embeddings import fit_embeddings
 from kanjo.training.prepare import TrainingData, prepare_data
 from kanjo.training.recipe import choose_recipe
@@ -79,13 +80,24 @@ def train(
 
 def fit(prepared: TrainingData, config: TrainConfig, out: Path, *, resume: bool = False,
         overwrite: bool = False) -> Classifier:
-    """Train on already prepared rows, calibrate on dev, and publish the model at ``out``."""
+    """Train on already prepared rows, calibrate on dev, and publish the model at ``out``.
+
+    Under ``torchrun``/``accelerate launch`` (:mod:`kanjo.training.distributed`) every process
+    trains its share of each global batch; rank 0 alone claims the work directory, prints,
+    logs, calibrates and publishes, while the others wait for it and return their in-memory
+    model (its ``path`` None: they write nothing)."""
     started = time.time()
+    distributed.init_process_group()
     meta = run_metadata(config.model, config.to_dict(), prepared.describe(),
                         labels=list(prepared.labels.names), text_normalization=NORMALIZATION)
     recipe, reason = choose_recipe(config, len(prepared.train))
     meta["recipe"] = {"name": recipe, "reason": reason}
+    meta["distributed"] = distributed.describe(config.batch_size)
     work = work_dir(out)
+    if recipe in ("tfidf", "embeddings") and distributed.world_size() > 1:
+        raise ConfigError(f"the {recipe} recipe trains in one process, not under a launcher "
+                          f"({distributed.world_size()} processes)",
+                          hint="run it without torchrun/accelerate, or pass --recipe finetune")
     info: dict[str, Any] = {}
     if recipe in ("tfidf", "embeddings"):
         if work.exists():
@@ -107,14 +119,18 @@ def fit(prepared: TrainingData, config: TrainConfig, out: Path, *, resume: bool 
             raise
     else:
         fresh = not work.exists()
-        claim_work_dir(work, {"config": meta["config"], "data": meta["data"]}, resume)
+        run_key = {"config": meta["config"], "data": meta["data"]}
+        distributed.on_main_first(lambda: claim_work_dir(work, run_key, resume))
         try:
             result = finetune(prepared, config, work, resume)
         except KanjoError:
-            if fresh or not (work / "checkpoints").exists():
+            if distributed.is_main_process() and (fresh or not (work / "checkpoints").exists()):
                 shutil.rmtree(work, ignore_errors=True)  # nothing to resume: leave nothing
             raise
         classifier, info, train_seconds = result.classifier, result.info, result.seconds
+        if not distributed.is_main_process():
+            distributed.barrier()  # rank 0 calibrates and publishes; the others write nothing
+            return classifier
     classifier.meta.update(meta)
     classifier.meta.update(info)
     if prepared.dev is not None:
@@ -131,6 +147,7 @@ def fit(prepared: TrainingData, config: TrainConfig, out: Path, *, resume: bool 
     publish(model_dir, out, overwrite=overwrite or resume)
     shutil.rmtree(work, ignore_errors=True)
     classifier.path = out
+    distributed.barrier()  # the other ranks wait for the published model
     return classifier
 
 
@@ -224,6 +241,7 @@ def finetune(prepared: TrainingData, config: TrainConfig, work: Path,
                             "schedule": {"epochs": epochs, "eval_steps": eval_steps},
                             "class_weights": weights, "checkpoint_selection": selection}
     callbacks, averager = _callbacks(config, work, has_dev=dev_rows is not None)
+    main = distributed.is_main_process()
     optimizer = torch.optim.AdamW(parameter_groups(model, config.lr, config.weight_decay,
                                                    config.layer_decay))
     names = prepared.labels.names
@@ -247,6 +265,9 @@ def finetune(prepared: TrainingData, config: TrainConfig, work: Path,
         prepared, config, f"{epochs:g} epochs = {total} steps of {config.batch_size} rows, "
         f"lr {config.lr:g}, dev evaluation every {eval_steps} steps, max length {max_length} "
         f"tokens, device {device}"))
+    # rank 0 removes a half-written checkpoint before any rank picks the one to resume from
+    distributed.on_main_first(lambda: last_complete_checkpoint(
+        work / "checkpoints", "checkpoint", CHECKPOINT_STATE) if resume else None)
     checkpoint = last_complete_checkpoint(work / "checkpoints", "checkpoint",
                                           CHECKPOINT_STATE) if resume else None
     started = time.time()
@@ -260,7 +281,8 @@ def finetune(prepared: TrainingData, config: TrainConfig, work: Path,
     info["best_checkpoint"] = trainer.state.best_model_checkpoint and Path(
         trainer.state.best_model_checkpoint).name
     model = trainer.model.to("cpu") if device != "cpu" else trainer.model
-    shutil.rmtree(work / "checkpoints", ignore_errors=True)
+    if main:
+        shutil.rmtree(work / "checkpoints", ignore_errors=True)
     backend = TorchBackend(model, tokenizer, max_length, config.device)
     return FinetuneResult(Classifier(backend, prepared.labels), seconds, info)
 
@@ -273,7 +295,7 @@ def _training_arguments(config: TrainConfig, work: Path, epochs: float, eval_ste
     return TrainingArguments(
         output_dir=str(work / "checkpoints"),
         num_train_epochs=epochs,
-        per_device_train_batch_size=config.batch_size,
+        per_device_train_batch_size=distributed.per_device_batch(config.batch_size),
         per_device_eval_batch_size=max(64, config.batch_size),
         learning_rate=config.lr,
         weight_decay=config.weight_decay,
@@ -304,7 +326,9 @@ def _callbacks(config: TrainConfig, work: Path, has_dev: bool) -> tuple[list[Any
     from transformers import EarlyStoppingCallback
     from transformers.integrations import TensorBoardCallback
 
-    callbacks: list[Any] = [TensorBoardCallback(SummaryWriter(str(work / "logs")))]
+    # one set of logs: rank 0 alone writes TensorBoard events
+    callbacks: list[Any] = [TensorBoardCallback(SummaryWriter(str(work / "logs")))] \
+        if distributed.is_main_process() else []
     if has_dev and config.early_stopping:
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=config.early_stopping))
     averager = None
