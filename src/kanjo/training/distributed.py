@@ -54,9 +54,11 @@ def describe(batch_size: int) -> dict[str, Any]:
     size = world_size()
     backend = None
     if size > 1:
-        from accelerate import PartialState
+        import torch.distributed as dist
 
-        backend = PartialState().backend
+        # "cpu:gloo" on CPUs, "cpu:gloo,cuda:nccl" with GPUs: the backend of the devices used
+        pairs = dict(part.split(":") for part in dist.get_backend_config().split(","))
+        backend = pairs.get("cuda", pairs.get("cpu"))
     return {"world_size": size, "global_batch": batch_size,
             "per_device_batch": per_device_batch(batch_size), "backend": backend}
 
