@@ -37,6 +37,15 @@ class KanjoError(Exception):
             text += f"\n  hint: {self.hint}"
         return text
 
+    def __reduce__(self) -> tuple:
+        # pickled whole (file, line, hint), as Ray tasks and torch.distributed pass it on
+        return (_rebuild, (type(self), self.message, self.file, self.line, self.hint))
+
+
+def _rebuild(cls: type[KanjoError], message: str, file: str | None, line: int | None,
+             hint: str | None) -> KanjoError:
+    return cls(message, file=file, line=line, hint=hint)
+
 
 class DataError(KanjoError):
     """A problem in an input data file."""

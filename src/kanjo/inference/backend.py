@@ -31,8 +31,10 @@ class Backend(Protocol):
         """Write the model files; return the names of the weight files."""
 
 
-def load_backend(path: Path, meta: dict[str, Any], device: str = "auto") -> Backend:
-    """The backend for the model directory ``path`` whose kanjo.json is ``meta``.
+def load_backend(path: Path, meta: dict[str, Any], device: str = "auto",
+                 threads: int | None = None) -> Backend:
+    """The backend for the model directory ``path`` whose kanjo.json is ``meta``; ``threads``:
+    onnxruntime's intra-op threads for an ONNX export [the usable physical cores].
 
     Raises :class:`ModelError` naming the directory for anything that stops it from loading: not
     a classifier, a missing, truncated or damaged weight, tokenizer or config file, an unknown
@@ -52,7 +54,7 @@ def load_backend(path: Path, meta: dict[str, Any], device: str = "auto") -> Back
         if kind == "onnx":
             from kanjo.inference.onnx_backend import OnnxBackend
 
-            return OnnxBackend.load(path, meta.get("max_length"))
+            return OnnxBackend.load(path, meta.get("max_length"), threads)
         if kind == "embedding":
             from kanjo.inference.embedding_backend import EmbeddingBackend
 

@@ -35,15 +35,17 @@ class Classifier:
         self.last_truncated = 0
 
     @classmethod
-    def load(cls, path: str | Path, device: str = "auto") -> Classifier:
-        """Load a kanjo output, an ONNX export or a plain transformers classification model."""
+    def load(cls, path: str | Path, device: str = "auto",
+             threads: int | None = None) -> Classifier:
+        """Load a kanjo output, an ONNX export or a plain transformers classification model;
+        ``threads`` sets an ONNX export's onnxruntime threads (e.g. a Ray actor's CPUs)."""
         path = Path(path)
         if not path.is_dir():
             raise ModelError("no such model directory", file=path)
         meta = read_meta(path)
         _check_meta(path, meta)
         verify(path, meta)
-        backend = load_backend(path, meta, device)
+        backend = load_backend(path, meta, device, threads)
         names = meta.get("labels") or config_labels(path)
         if len(names) != backend.num_labels:
             raise ModelError(f"lists {len(names)} labels but the model has "

@@ -1,0 +1,1 @@
+"""Integrations with engines that run kanjo beyond one process: Ray (``kanjo[ray]``)."""
