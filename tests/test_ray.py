@@ -37,9 +37,7 @@ def _local(model: Path, source: Path, tmp_path: Path, capsys) -> list[dict]:
 def _same(got: dict, want: dict) -> None:
     assert got.keys() == want.keys()
     for key, value in want.items():
-        if key == "probabilities":
-            assert got[key] == pytest.approx(value, abs=TOLERANCE)
-        elif key == "score":
+        if key in ("probabilities", "score"):
             assert got[key] == pytest.approx(value, abs=TOLERANCE)
         else:
             assert got[key] == value, key
