@@ -143,7 +143,8 @@ def _run(args: list[str], kill_after_rows: int | None = None,
 
 
 def test_200k_lines_stream_in_flat_memory_and_resume_after_a_kill(model: Path,
-                                                                  tmp_path: Path) -> None:
+                                                                  tmp_path: Path,
+                                                                  capsys) -> None:
     lines = texts(200_000)
     small, big = tmp_path / "small.txt", tmp_path / "big.txt"
     small.write_text("\n".join(lines[:20_000]) + "\n", "utf-8")
@@ -159,6 +160,13 @@ def test_200k_lines_stream_in_flat_memory_and_resume_after_a_kill(model: Path,
     assert not out.exists(), "a killed run leaves no output file"
     partial = tmp_path / ".big.jsonl.partial"
     assert partial.exists()
+    code, _, err = run_cli(["predict", *args], capsys)
+    assert code == 2 and "pass --resume" in err, "an interrupted run is not overwritten"
+    code, _, err = run_cli(["predict", *args[:-1], "1000", "--resume"], capsys)
+    assert code == 2 and "changed: chunk_rows" in err, "a resume must keep the options"
+    code, _, err = run_cli(["predict", str(model), "--input", str(small), "--output",
+                            str(tmp_path / "none.jsonl"), "--resume"], capsys)
+    assert code == 2 and "nothing to resume" in err
     code, rss_resumed = _run([*args, "--resume"])
     assert code == 0
     assert not partial.exists() and not (tmp_path / ".big.jsonl.progress.json").exists()

@@ -8,6 +8,7 @@ The public API::
     clf = kanjo.load("out/model")
     clf.predict(["朝食がとても美味しかった。"])
     clf.evaluate("reviews.csv", split="dev")
+    kanjo.predict_file(clf, "big.txt", Path("scored.csv"))    # chunked, resumable
 
 ``TrainConfig`` holds every training option; errors a user can act on are ``KanjoError``
 (``DataError``, ``ModelError``, ``ConfigError``). The heavy parts are imported lazily so that
@@ -23,15 +24,17 @@ from kanjo.errors import ConfigError, DataError, KanjoError, ModelError
 
 __version__ = "0.1.0"
 __all__ = ["Classifier", "ConfigError", "DataError", "KanjoError", "ModelError",
-           "PretrainConfig", "TrainConfig", "__version__", "load", "pretrain", "train"]
+           "PretrainConfig", "TrainConfig", "__version__", "load", "predict_file", "pretrain",
+           "train"]
 
 if TYPE_CHECKING:
     from kanjo.inference.classifier import Classifier
+    from kanjo.inference.streaming import predict_file
     from kanjo.training.finetune import train
     from kanjo.training.pretraining import pretrain
 
 _LAZY = {"Classifier": "kanjo.inference.classifier", "train": "kanjo.training.finetune",
-         "pretrain": "kanjo.training.pretraining"}
+         "pretrain": "kanjo.training.pretraining", "predict_file": "kanjo.inference.streaming"}
 
 
 def load(path: Any, device: str = "auto") -> Classifier:

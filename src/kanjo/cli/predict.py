@@ -107,6 +107,9 @@ def predict(
     if engine not in ("local", "ray"):
         raise KanjoError(f"unknown --engine {engine!r}", hint="choose local or ray")
     if engine == "ray":
+        if resume or shard:
+            raise KanjoError("--resume and --shard belong to the local engine",
+                             hint="Ray Data spreads the rows over its actors itself")
         _predict_with_ray(model, sources, output, format, text_column, encoding, batch_size,
                           actors)
         return
