@@ -2,7 +2,8 @@
 training on 2 CPU processes against 1.
 
     python benchmarks/scale.py [--model small|DIR] [--lines 1000000] [--ray-lines 100000]
-                               [--work DIR] [--record]
+                               [--ddp-model default|small] [--ddp-rows 2000] [--work DIR]
+                               [--record]
 
 * **predict**: ``--lines`` lines (the 52,001 JRTE unlabelled sentences, cycled) through the int8
   export with ``kanjo predict --input BIG --output OUT.jsonl`` in a child process: rows/s and
@@ -10,8 +11,9 @@ training on 2 CPU processes against 1.
 * **Ray Data**: ``--ray-lines`` lines through ``kanjo predict --engine ray`` with 2 actors on a
   local 2-CPU cluster, against ``kanjo predict`` on the same file in the same run: the
   overhead ratio (Ray seconds ÷ predict seconds).
-* **DDP**: ``kanjo train`` on ``--ddp-rows`` JRTE pn rows, under ``torchrun --nproc_per_node
-  2`` (gloo) against one process, the same global batch and steps: seconds and dev macro-F1.
+* **DDP**: ``kanjo train`` of ``--ddp-model`` (the default encoder, or the small BERT) for one
+  epoch on ``--ddp-rows`` JRTE pn rows, under ``torchrun --nproc_per_node 2`` (gloo) against
+  one process, the same global batch and steps: seconds and dev macro-F1.
 
 ``--model small`` (the default) fine-tunes a 2-layer, 64-wide BERT with the default encoder's
 tokenizer (250,002 pieces) on pn: its encoder costs little, so the figures show kanjo's own
@@ -46,21 +48,38 @@ PN = SHARED / "jrte-pn" / "pn.train-dev.tsv"
 UNLABELED = SHARED / "jrte-unlabeled" / "sentences.txt"
 SECTION = "## Scale out (`benchmarks/scale.py`)"
 ENV = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-SMALL = dict(recipe="finetune", epochs=1, lr=1e-3, batch_size=16, warmup=0.1, min_steps=0,
-             early_stopping=0, freeze_embeddings=False)
+# one epoch of fine-tuning, no early stopping: the same steps for 1 and 2 processes
+DDP = dict(recipe="finetune", epochs=1, batch_size=16, min_steps=0, early_stopping=0)
+SMALL = dict(DDP, lr=1e-3, warmup=0.1, freeze_embeddings=False)
+
+
+def vm_hwm_kb(pid: int) -> int:
+    """Peak resident memory (kB) of process ``pid``'s own address space (0 once it is gone).
+    Not ``ru_maxrss``: Linux carries a parent's peak across fork and exec into its child's."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0
+    line = next((x for x in status.splitlines() if x.startswith("VmHWM:")), "VmHWM: 0 kB")
+    return int(line.split()[1])
 
 
 def kanjo(*args: str, env: dict[str, str] | None = None) -> tuple[float, int]:
-    """Run ``python -m kanjo ARGS`` as a child: (wall seconds, its peak RSS in MB)."""
+    """Run ``python -m kanjo ARGS`` as a child: (wall seconds, its peak RSS in MB, read from
+    /proc every 50 ms)."""
     started = time.time()
-    proc = subprocess.Popen([sys.executable, "-m", "kanjo", *args], env=env or ENV,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    _, status, usage = os.wait4(proc.pid, 0)
+    with open(os.devnull, "w") as sink:
+        proc = subprocess.Popen([sys.executable, "-m", "kanjo", *args], env=env or ENV,
+                                stdout=sink, stderr=subprocess.PIPE, text=True)
+        peak = 0
+        while proc.poll() is None:
+            peak = max(peak, vm_hwm_kb(proc.pid))
+            time.sleep(0.05)
     seconds = time.time() - started
     stderr = proc.stderr.read()
-    if os.waitstatus_to_exitcode(status) != 0:
+    if proc.returncode != 0:
         raise SystemExit(f"kanjo {' '.join(args)} failed:\n{stderr[-3000:]}")
-    return seconds, usage.ru_maxrss // 1024
+    return seconds, peak // 1024
 
 
 def small_base(work: Path) -> Path:
@@ -120,9 +139,9 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def train_args(data: Path, out: Path, base: str) -> list[str]:
+def train_args(data: Path, out: Path, base: str, options: dict[str, Any]) -> list[str]:
     flags = []
-    for key, value in SMALL.items():
+    for key, value in options.items():
         name = key.replace("_", "-")
         flags += ([f"--{name}" if value else f"--no-{name}"] if isinstance(value, bool)
                   else [f"--{name}", str(value)])
@@ -132,9 +151,10 @@ def train_args(data: Path, out: Path, base: str) -> list[str]:
 def ddp(work: Path, base: str, rows: int) -> dict[str, Any]:
     data = pn_subset(work, rows)
     results = {}
+    options = DDP if base == "default" else SMALL
     for processes in (1, 2):
-        out = work / f"ddp-{processes}"
-        args = train_args(data, out, base)
+        out = work / f"ddp-{Path(base).name}-{processes}"
+        args = train_args(data, out, base, options)
         env = {**ENV, "OMP_NUM_THREADS": str(max(1, os.cpu_count() // processes))}
         started = time.time()
         command = [sys.executable, "-m", "kanjo", *args] if processes == 1 else [
@@ -148,6 +168,7 @@ def ddp(work: Path, base: str, rows: int) -> dict[str, Any]:
         results[str(processes)] = {"seconds": time.time() - started,
                               "train_seconds": meta["timings"]["train_seconds"],
                               "macro_f1": meta["dev_metrics"]["macro_f1"],
+                              "dev_rows": meta["dev_metrics"]["n"],
                               "steps": meta["train_steps"], "distributed": meta["distributed"]}
     return results
 
@@ -157,6 +178,7 @@ def main() -> None:
     parser.add_argument("--model", default="small")
     parser.add_argument("--lines", type=int, default=1_000_000)
     parser.add_argument("--ray-lines", type=int, default=100_000)
+    parser.add_argument("--ddp-model", default="default", help="default or small")
     parser.add_argument("--ddp-rows", type=int, default=2_000)
     parser.add_argument("--work", type=Path, default=ROOT / "runs" / "bench-scale")
     parser.add_argument("--record", action="store_true", help="write RESULTS.md's section")
@@ -167,7 +189,7 @@ def main() -> None:
     base = str(small_base(work)) if args.model == "small" else None
     model = Path(args.model) if base is None else work / "small-pn"
     if base is not None and not (model / "kanjo.json").exists():
-        kanjo(*train_args(pn_subset(work, args.ddp_rows), model, base))
+        kanjo(*train_args(pn_subset(work, args.ddp_rows), model, base, SMALL))
     int8 = work / "int8"
     if not (int8 / "kanjo.json").exists():
         kanjo("export", str(model), "--out", str(int8), "--quantize", "int8")
@@ -193,8 +215,9 @@ def main() -> None:
 
     stream = stored_or_run(work / f"streaming-{args.lines}.json", streaming)
     ray_run = stored_or_run(work / f"ray-{args.ray_lines}.json", ray_vs_predict)
-    ddp_run = stored_or_run(work / f"ddp-{args.ddp_rows}.json",
-                            lambda: ddp(work, base or str(model), args.ddp_rows))
+    ddp_base = "default" if args.ddp_model == "default" else str(small_base(work))
+    ddp_run = stored_or_run(work / f"ddp-{args.ddp_model}-{args.ddp_rows}.json",
+                            lambda: ddp(work, ddp_base, args.ddp_rows))
     load_end = os.getloadavg()[0]
     section = render(args, stream, ray_run, ddp_run, load_start, load_end)
     print(section)
@@ -212,6 +235,7 @@ def render(args: argparse.Namespace, stream: dict, ray_run: dict, ddp_run: dict,
              f"fine-tuned on {args.ddp_rows:,} pn rows, exported `--quantize int8`"
              if args.model == "small" else f"`{args.model}`, exported `--quantize int8`")
     ratio = ray_run["ray_seconds"] / ray_run["local_seconds"]
+    trained = "the default encoder" if args.ddp_model == "default" else "the small BERT"
     return "\n".join([
         SECTION, "",
         f"`python benchmarks/scale.py --record`, {time.strftime('%Y-%m-%d')}, kanjo "
@@ -228,6 +252,8 @@ def render(args: argparse.Namespace, stream: dict, ray_run: dict, ddp_run: dict,
         f"| `kanjo predict --engine ray`, 2 actors | {args.ray_lines:,} | "
         f"{ray_run['ray_seconds']:.1f} | {args.ray_lines / ray_run['ray_seconds']:,.0f} | "
         f"{ray_run['ray_driver_rss_mb']} MB (driver) |", "",
+        f"DDP: `kanjo train` of {trained}, one epoch on {args.ddp_rows:,} pn train rows (dev: "
+        f"the {one['dev_rows']:,} pn dev rows), the same global batch and steps.", "",
         "| training | processes | global batch | steps | seconds (train) | dev macro-F1 |",
         "|---|---:|---:|---:|---:|---:|",
         f"| `kanjo train` | 1 | {one['distributed']['global_batch']} | {one['steps']} | "
