@@ -14,6 +14,7 @@ locks live in the kernel, not in files: nothing stale is left to block a later r
 from __future__ import annotations
 
 import contextlib
+import glob
 import hashlib
 import json
 import os
@@ -154,32 +155,37 @@ def publish(staged: Path, out: Path, overwrite: bool = False) -> Path:
 def _locked(directory: Path) -> Iterator[None]:
     """Hold an exclusive ``flock`` on ``directory`` (released on exit, or by the kernel when
     the process dies). A no-op where there is no ``fcntl`` or the folder cannot be opened."""
+    fd = _open_locked(directory, fcntl.LOCK_EX) if fcntl is not None else None
     try:
-        fd = os.open(directory, os.O_RDONLY) if fcntl is not None else None
-    except OSError:
-        fd = None
-    try:
-        if fd is not None:
-            fcntl.flock(fd, fcntl.LOCK_EX)
         yield
     finally:
         if fd is not None:
             os.close(fd)
 
 
-def _held_by_a_live_process(directory: Path) -> bool:
-    """Whether some process holds the ``flock`` of ``directory`` (a staging directory)."""
+def _open_locked(directory: Path, how: int) -> int | None:
+    """A descriptor of ``directory`` holding ``flock(how)``, or None where the folder cannot be
+    opened or its filesystem has no locks (ENOLCK on some network filesystems)."""
     try:
         fd = os.open(directory, os.O_RDONLY)
     except OSError:
-        return False
+        return None
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        return False
+        fcntl.flock(fd, how)
     except OSError:
-        return True
-    finally:
         os.close(fd)
+        return None
+    return fd
+
+
+def _held_by_a_live_process(directory: Path) -> bool:
+    """Whether some process may hold the ``flock`` of ``directory`` (a staging directory): its
+    lock cannot be taken (or locks do not work there: then it is left alone too)."""
+    fd = _open_locked(directory, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    if fd is None:
+        return directory.exists()
+    os.close(fd)
+    return False
 
 
 def remove_stale(out: Path) -> list[Path]:
@@ -191,17 +197,12 @@ def remove_stale(out: Path) -> list[Path]:
     if fcntl is None or not out.parent.is_dir():
         return []
     removed = []
-    for path in out.parent.glob(f".{glob_escape(out.name)}.*-*"):
+    for path in out.parent.glob(f".{glob.escape(out.name)}.*-*"):
         kind = path.name[len(out.name) + 2:].split("-", 1)[0]
         if kind == "old" or (kind == "staging" and not _held_by_a_live_process(path)):
             shutil.rmtree(path, ignore_errors=True)
             removed.append(path)
     return removed
-
-
-def glob_escape(name: str) -> str:
-    """``name`` with the glob metacharacters ``*?[`` matched literally."""
-    return "".join(f"[{c}]" if c in "*?[" else c for c in name)
 
 
 @contextlib.contextmanager
@@ -218,8 +219,7 @@ def staging_directory(out: Path) -> Iterator[Path]:
         staged = out.parent / f".{out.name}.staging-{uuid.uuid4().hex[:8]}"
         staged.mkdir()
         if fcntl is not None:
-            fd = os.open(staged, os.O_RDONLY)
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fd = _open_locked(staged, fcntl.LOCK_EX | fcntl.LOCK_NB)
     try:
         yield staged
     finally:
