@@ -81,11 +81,17 @@ def test_killed_export_leaves_nothing_the_rerun_does_not_clean(tmp_path: Path,
     assert strays(out) == []
 
 
-def test_a_live_staging_directory_is_not_swept(tmp_path: Path) -> None:
+def test_only_dead_writers_leftovers_are_swept(tmp_path: Path) -> None:
+    """What a killed writer leaves (an unlocked staging directory, the old output of an
+    interrupted --overwrite) goes; the staging directory of a live writer stays."""
     out = tmp_path / "model"
+    for name in (".model.staging-0badc0de", ".model.old-0badc0de", ".other.staging-0badc0de"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "model.safetensors").write_bytes(b"half")
     with staging_directory(out) as first, staging_directory(out) as second:
         assert first.is_dir() and second.is_dir() and first != second
-    assert strays(out) == []
+        assert strays(out, (first.name, second.name)) == [".other.staging-0badc0de"]
+    assert strays(out) == [".other.staging-0badc0de"]
 
 
 def test_a_damaged_run_record_is_a_kanjo_error(tmp_path: Path, tiny_bert: Path,
