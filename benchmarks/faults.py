@@ -18,8 +18,8 @@ own process group, the whole group gets SIGKILL at that moment, and what it left
   ``.OUT.partial`` work directory of an interrupted run is gone once it finished).
 
 The models are tiny (a 2-layer BERT of hidden size 64 built by tests/conftest.py), so the
-campaign takes about 10 minutes on 2 shared cores; most of a command's time is Python starting
-and importing torch, which is where most moments fall.
+campaign takes 6 to 15 minutes on 2 shared cores (by their load); most of a command's time is
+Python starting and importing torch, which is where most moments fall.
 
     python benchmarks/faults.py [--seed 0] [--points 24] [--only train,export-int8]
                                 [--work DIR] [--keep] [--record]
