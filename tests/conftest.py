@@ -111,12 +111,17 @@ def write_wordpiece_vocab(directory: Path, words: set[str]) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_bert(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A tiny BERT masked LM with a WordPiece vocabulary of the toy Japanese text's words (BERT's
-    basic tokenisation: CJK ideographs are words of one character)."""
+    """A tiny BERT masked LM (:func:`build_tiny_bert`)."""
+    return build_tiny_bert(tmp_path_factory.mktemp("tiny-bert"))
+
+
+def build_tiny_bert(directory: Path) -> Path:
+    """Write a tiny BERT masked LM (2 layers, hidden size 64, seeded) with a WordPiece
+    vocabulary of the toy Japanese text's words (BERT's basic tokenisation: CJK ideographs are
+    words of one character) into the existing ``directory``; returns it."""
     from tokenizers import normalizers, pre_tokenizers
     from transformers import BertConfig, BertForMaskedLM, BertTokenizerFast, set_seed
 
-    directory = tmp_path_factory.mktemp("tiny-bert")
     normalizer = normalizers.BertNormalizer(handle_chinese_chars=True, strip_accents=False,
                                             lowercase=False)
     splitter = pre_tokenizers.BertPreTokenizer()

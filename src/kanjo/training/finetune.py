@@ -140,7 +140,8 @@ def fit(prepared: TrainingData, config: TrainConfig, out: Path, *, resume: bool 
     classifier.meta["timings"] = {"train_seconds": round(train_seconds, 1),
                                   "total_seconds": round(time.time() - started, 1)}
     model_dir = work / "model"
-    model_dir.mkdir(exist_ok=True)
+    shutil.rmtree(model_dir, ignore_errors=True)  # what a killed run had staged
+    model_dir.mkdir()
     classifier.save_to(model_dir)
     if (work / "logs").exists():
         shutil.move(str(work / "logs"), model_dir / "logs")
@@ -213,7 +214,7 @@ def finetune(prepared: TrainingData, config: TrainConfig, work: Path,
     from transformers.utils import logging as hf_logging
 
     from kanjo.data.batching import Collator
-    from kanjo.training.checkpoints import last_complete_checkpoint
+    from kanjo.training.checkpoints import last_complete_checkpoint, remove_checkpoints
     from kanjo.training.losses import class_weights
     from kanjo.training.optimizer import parameter_groups
     from kanjo.training.trainer import LossTrainer
@@ -281,8 +282,8 @@ def finetune(prepared: TrainingData, config: TrainConfig, work: Path,
     info["best_checkpoint"] = trainer.state.best_model_checkpoint and Path(
         trainer.state.best_model_checkpoint).name
     model = trainer.model.to("cpu") if device != "cpu" else trainer.model
-    if main:
-        shutil.rmtree(work / "checkpoints", ignore_errors=True)
+    if main:  # rank 0 alone removes the checkpoints
+        remove_checkpoints(work / "checkpoints", "checkpoint", CHECKPOINT_STATE)
     backend = TorchBackend(model, tokenizer, max_length, config.device)
     return FinetuneResult(Classifier(backend, prepared.labels), seconds, info)
 

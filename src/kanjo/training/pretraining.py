@@ -42,7 +42,11 @@ import numpy as np
 from kanjo.config import PretrainConfig
 from kanjo.data.batching import length_grouped_batches
 from kanjo.inference.fill_mask import masked_logits, vocabulary_subset
-from kanjo.training.checkpoints import last_complete_checkpoint
+from kanjo.training.checkpoints import (
+    last_complete_checkpoint,
+    remove_checkpoint,
+    remove_checkpoints,
+)
 from kanjo.training.masking import (
     Encoded,
     MaskedBatch,
@@ -202,6 +206,7 @@ def pretrain(text: str | Path, out: str | Path, config: PretrainConfig | None = 
     })
     write_meta(staged, meta)
     publish(staged, out, overwrite=overwrite or resume)
+    remove_checkpoints(work / "checkpoints", "step", CHECKPOINT_STATE)  # never half-removed
     shutil.rmtree(work, ignore_errors=True)
     return PretrainResult(out, meta)
 
@@ -386,8 +391,7 @@ def _save_checkpoint(directory: Path, step: int, model: Any, optimizer: Any,
     from safetensors.torch import save_file
 
     target = directory / f"step-{step}"
-    if target.exists():
-        shutil.rmtree(target)
+    remove_checkpoint(target, CHECKPOINT_STATE)
     target.mkdir(parents=True)
     params = dict(model.named_parameters())
     save_file({n: params[n].detach().cpu().contiguous() for n in names},
@@ -397,7 +401,7 @@ def _save_checkpoint(directory: Path, step: int, model: Any, optimizer: Any,
         {"step": step, "history": history, "elapsed": elapsed}), encoding="utf-8")
     for old in directory.glob("step-*"):
         if old != target:
-            shutil.rmtree(old, ignore_errors=True)
+            remove_checkpoint(old, CHECKPOINT_STATE)
 
 
 def _load_checkpoint(path: Path, model: Any, optimizer: Any
