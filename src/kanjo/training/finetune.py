@@ -193,7 +193,8 @@ def _scalar_metrics(metrics: dict[str, Any]) -> dict[str, Any]:
 
 
 def _fit_tfidf(prepared: TrainingData) -> Classifier:
-    from kanjo.models.tfidf import TfidfClassifier, TfidfRegressor
+    from kanjo.models.tfidf import TfidfClassifier
+    from kanjo.models.tfidf_regression import TfidfRegressor
 
     inputs = prepared.train.inputs
     if task_of(prepared.labels) == "regression":
