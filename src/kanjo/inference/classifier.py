@@ -69,6 +69,13 @@ class Classifier:
                              file=self.path, hint="a regression predicts values: use "
                              "predict / predict_values, evaluate for Pearson and RMSE")
 
+    def require_single_texts(self, what: str) -> None:
+        """Raise :class:`ModelError` naming ``what`` when this model reads sentence pairs."""
+        if self.meta.get("pairs"):
+            raise ModelError(f"reads sentence pairs; {what} works on single texts", file=self.path,
+                             hint="predict and evaluate take pairs (a CSV/TSV/JSONL file with "
+                                  "two text columns, or (text, text_pair) tuples)")
+
     def predict_values(self, texts: Sequence[str] | Sequence[tuple[str, str]],
                        batch_size: int = 64, clip: bool = False) -> np.ndarray:
         """A regression's predicted values [n] (float32, input order, the target's units),
