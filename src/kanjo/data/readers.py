@@ -588,9 +588,11 @@ def _pair_columns(columns: Sequence[str], text_column: str | None, pair_column: 
     """(text column, pair column or None): the named columns, else a pair of
     :data:`PAIR_COLUMNS` whose first member is the text column (or, with no text column named,
     the first pair the file has both columns of), else the single text column."""
+    if pair_column is not None:
+        _pick(columns, pair_column, (), "text-pair", path, True)  # a named column must exist
     if text_column is None:
         for first, second in PAIR_COLUMNS:
-            if first in columns and (pair_column or second) in columns:
+            if first in columns and (pair_column is not None or second in columns):
                 text_column = first
                 break
     text_col = _pick(columns, text_column, TEXT_COLUMNS, "text", path, True)
