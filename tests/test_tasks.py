@@ -144,8 +144,9 @@ def test_a_regression_learns_a_monotone_score(regression_model: Path,
 
 def test_transformers_pipeline_gives_the_raw_value_and_pair_probabilities(
         regression_model: Path, pair_model: Path) -> None:
-    import kanjo
     from transformers import pipeline
+
+    import kanjo
 
     text = "部屋がとてもとても良かった。"
     raw = pipeline("text-classification", model=str(regression_model))(text)[0]

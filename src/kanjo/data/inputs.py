@@ -24,8 +24,9 @@ def as_table(data: Any, *, format: str = "auto", text_column: str | None = None,
              **read_options: Any) -> Table:
     """``data`` as a Table: a path (read with :func:`read_table` and ``read_options``), a Table,
     a DataFrame (its columns found like a CSV file's, two text columns as sentence pairs), a
-    sequence of ``(text, label)`` or ``((text, text_pair), label)`` rows or of mappings, or a ``(texts, labels)`` pair of equal-length sequences. Rows are numbered from
-    1 in error messages. Raises :class:`ConfigError` for any other type and
+    sequence of ``(text, label)`` or ``((text, text_pair), label)`` rows or of mappings, or a
+    ``(texts, labels)`` pair of equal-length sequences. Rows are numbered from 1 in error
+    messages. Raises :class:`ConfigError` for any other type and
     :class:`~kanjo.errors.DataError` for bad rows."""
     if isinstance(data, Table):
         return data
