@@ -23,7 +23,8 @@ FORMATS = ("auto", "csv", "tsv", "jsonl", "jrte", "txt")
 TEXT_COLUMNS = ("text", "sentence", "review", "content", "body", "テキスト", "文章", "本文",
                 "レビュー", "口コミ", "コメント", "文", "内容")
 LABEL_COLUMNS = ("label", "labels", "sentiment", "category", "class", "ラベル", "感情",
-                 "極性", "評価", "カテゴリ", "カテゴリー", "分類", "クラス")
+                 "極性", "評価", "カテゴリ", "カテゴリー", "分類", "クラス", "score", "rating",
+                 "stars", "similarity", "スコア", "点数")
 SPLIT_COLUMNS = ("split", "usage", "分割", "用途")
 # sentence pairs found by themselves: (first text, second text), the tokenizer's pair order
 PAIR_COLUMNS = (("sentence1", "sentence2"), ("text_a", "text_b"), ("premise", "hypothesis"),

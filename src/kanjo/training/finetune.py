@@ -385,7 +385,8 @@ def run_summary(prepared: TrainingData, config: TrainConfig, plan: str) -> str:
     else:
         dev = f"{len(prepared.dev)} dev rows (a stratified {config.dev_split:g} held out)"
     targets = "label distributions (soft labels)" if prepared.soft_train is not None \
-        else "hard labels"
+        else "hard labels" if task_of(prepared.labels) == "classification" \
+        else "numeric values (mean squared error)"
     return (f"training {config.model} on {len(prepared.y_train)} rows ({labels}); {dev}; "
             f"targets: {targets}; {plan}")
 
