@@ -203,9 +203,11 @@ def test_predict_command_writes_pairs_and_values(pair_model: Path, regression_mo
                                 capsys)
     assert code == 0, err
     assert set(json.loads(stdout)) == {"text", "value"}
-    code, stdout, _ = run_cli(["evaluate", str(regression_model), str(tmp_path / "none.jsonl")],
-                              capsys)
-    assert code == 2
+    code, stdout, err = run_cli(["evaluate", str(regression_model), str(pair_data["dev"])],
+                                capsys)
+    assert code == 2 and "line 1" in err and "not a number" in err  # pos-pos is no score
+    code, stdout, err = run_cli(["evaluate", str(pair_model), str(pair_data["dev"])], capsys)
+    assert code == 0 and "macro f1" in stdout
 
 
 def test_downstream_commands_refuse_a_regression_with_one_message(
@@ -259,6 +261,21 @@ def test_cv_keeps_a_premise_in_one_fold(tmp_path: Path) -> None:
     report = cross_validate(scores, TrainConfig(model="tfidf", task="regression",
                                                 label_column="score"), folds=3)
     assert report["summary"]["pearson"]["mean"] > 0.5 and "rmse" in report["summary"]
+
+
+def test_embeddings_recipe_is_for_single_text_classification() -> None:
+    from kanjo.config import TrainConfig
+    from kanjo.errors import ConfigError
+    from kanjo.training.recipe import choose_recipe
+
+    recipe, reason = choose_recipe(TrainConfig(task="regression"), 40)
+    assert recipe == "finetune" and "regression" in reason
+    assert choose_recipe(TrainConfig(), 40, pairs=True)[0] == "finetune"
+    assert choose_recipe(TrainConfig(), 40)[0] == "embeddings"
+    with pytest.raises(ConfigError, match="sentence pairs"):
+        choose_recipe(TrainConfig(recipe="embeddings"), 40, pairs=True)
+    with pytest.raises(ConfigError, match="task must be one of"):
+        TrainConfig(task="ranking")
 
 
 def test_jrte_entailment_file_is_read_natively_with_votes() -> None:

@@ -9,8 +9,18 @@ from rich.table import Table
 
 
 def print_metrics(console: Console, metrics: dict[str, Any]) -> None:
-    """Summary, per-class scores, the confusion matrix and, when present, calibration."""
+    """Summary, per-class scores, the confusion matrix and, when present, calibration; a
+    regression's Pearson, Spearman, RMSE and MAE."""
     summary = Table(title=f"{metrics['n']} rows", show_header=False)
+    if "pearson" in metrics:
+        for key in ("pearson", "spearman", "rmse", "mae"):
+            value = metrics[key]
+            summary.add_row(key.upper() if len(key) == 4 else key.capitalize(),
+                            "n/a (constant)" if value is None else f"{value:.4f}")
+        console.print(summary)
+        if metrics.get("note"):
+            console.print(f"note: {metrics['note']}", style="yellow", highlight=False)
+        return
     for key in ("accuracy", "macro_f1", "weighted_f1", "macro_precision", "macro_recall",
                 "weighted_precision", "weighted_recall", "ece"):
         if key in metrics:
