@@ -104,6 +104,8 @@ def test_a_pair_label_that_needs_both_texts_is_learnt(pair_model: Path,
     assert clf.evaluate(frame)["accuracy"] >= 0.8
     with pytest.raises(kanjo.KanjoError, match="reads sentence pairs"):
         clf.predict([good])
+    with pytest.raises(kanjo.KanjoError, match="reads sentence pairs; explain"):
+        clf.explain([(good, bad)])
 
 
 def test_pair_inputs_carry_segment_ids(pair_model: Path) -> None:
