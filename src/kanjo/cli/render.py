@@ -13,10 +13,10 @@ def print_metrics(console: Console, metrics: dict[str, Any]) -> None:
     regression's Pearson, Spearman, RMSE and MAE."""
     summary = Table(title=f"{metrics['n']} rows", show_header=False)
     if "pearson" in metrics:
-        for key in ("pearson", "spearman", "rmse", "mae"):
+        for key, name in (("pearson", "Pearson"), ("spearman", "Spearman"), ("rmse", "RMSE"),
+                          ("mae", "MAE")):
             value = metrics[key]
-            summary.add_row(key.upper() if len(key) == 4 else key.capitalize(),
-                            "n/a (constant)" if value is None else f"{value:.4f}")
+            summary.add_row(name, "n/a (constant)" if value is None else f"{value:.4f}")
         console.print(summary)
         if metrics.get("note"):
             console.print(f"note: {metrics['note']}", style="yellow", highlight=False)
