@@ -635,8 +635,8 @@ def _read_jrte(path: Path, lines: list[tuple[int, str]]) -> Table:
     """A JRTE classification file (pn: sentiment, rhr: hotel reputation): headerless TSV of
     id, label, text, judges JSON, usage; or the entailment file (rte, ids ``rte…``): id, label,
     hypothesis, premise, judges, reasoning, usage, read as (premise, hypothesis) pairs.
-    Judges are vote counts; rows asked more than once hold
-    a list of them (summed); a row without votes (null) counts as one vote for its label."""
+    Judges are vote counts; rows asked more than once hold a list of them (summed); a row
+    without votes (null) counts as one vote for its label."""
     task = _jrte_task(lines[0][1].split("\t", 1)[0]) if lines else "pn"
     names = JRTE_TASKS[task]
     pairs = task in JRTE_PAIR_TASKS
