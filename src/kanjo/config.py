@@ -62,6 +62,9 @@ class RunConfig:
         return docs
 
 
+TASKS = ("classification", "regression", "multi-label")
+
+
 @dataclass
 class TrainConfig(RunConfig):
     """How to train. Defaults are the measured best recipe for the default encoder."""
@@ -74,6 +77,9 @@ class TrainConfig(RunConfig):
     class-balanced logistic-regression head whose strength and temperature are cross-validated
     on the training rows: seconds to train, calibrated on tens of rows) or 'auto': embeddings
     below 500 training rows, else finetune (benchmarks/small_data.py measured the switch)."""
+    task: str = "classification"
+    """'classification' (one label per row), 'regression' (a numeric target per row) or
+    'multi-label' (a set of labels per row, possibly empty)."""
     epochs: float = 4.0
     """Passes over the training rows."""
     lr: float = 1e-4
@@ -126,6 +132,9 @@ class TrainConfig(RunConfig):
     """Input format: auto, csv, tsv, jsonl, jrte."""
     text_column: str | None = None
     """Column holding the text (common names such as text/sentence are found by themselves)."""
+    text_pair_column: str | None = None
+    """Column holding the second text of a sentence pair (found by itself for sentence1/
+    sentence2, text_a/text_b and premise/hypothesis); the pair is the tokenizer's pair input."""
     label_column: str | None = None
     """Column holding the label (common names such as label/sentiment are found by themselves)."""
     encoding: str | None = None
@@ -145,6 +154,8 @@ class TrainConfig(RunConfig):
     """Train on a seeded random sample of this many pseudo-labelled rows; 0 = all."""
 
     def __post_init__(self) -> None:
+        if self.task not in TASKS:
+            raise ConfigError(f"task must be one of {', '.join(TASKS)}, got {self.task!r}")
         positive = {"epochs": self.epochs, "lr": self.lr, "batch_size": self.batch_size,
                     "max_length": self.max_length}
         for name, value in positive.items():

@@ -38,6 +38,13 @@ def label_issues(
     from kanjo.training.cross_validation import cross_validate
 
     cfg = config
+    if cfg.task != "classification":
+        from kanjo.errors import ConfigError
+
+        raise ConfigError(f"label-issues finds wrong class labels from out-of-fold class "
+                          f"probabilities: a {cfg.task} task has none",
+                          hint="for a regression, look at the largest out-of-fold errors: "
+                               "kanjo cv --task regression --predictions FILE")
     if output is not None:
         check_output_file(output)
     report = cross_validate(data, cfg, folds)

@@ -18,6 +18,7 @@ from kanjo.cli.app import (
     LabelColumn,
     Model,
     TextColumn,
+    TextPairColumn,
     _quiet_libraries,
     app,
     err,
@@ -38,18 +39,20 @@ def evaluate(
     format: Format = "auto",
     text_column: TextColumn = None,
     label_column: LabelColumn = None,
+    text_pair_column: TextPairColumn = None,
     encoding: Encoding = None,
     batch_size: Annotated[int, typer.Option(help="Texts per batch.")] = 64,
     device: Device = "auto",
 ) -> None:
-    """Accuracy, macro/weighted P/R/F1, per-class scores and the confusion matrix."""
+    """Accuracy, macro/weighted P/R/F1, per-class scores and the confusion matrix; for a
+    regression Pearson, Spearman, RMSE and MAE."""
     _quiet_libraries()
     from kanjo.inference.classifier import Classifier
 
     classifier = Classifier.load(model, device=device)
     metrics = classifier.evaluate(data, split=split, batch_size=batch_size, format=format,
                                   text_column=text_column, label_column=label_column,
-                                  encoding=encoding)
+                                  encoding=encoding, text_pair_column=text_pair_column)
     if as_json:
         print(json.dumps(metrics, ensure_ascii=False, indent=2))
     else:
@@ -71,12 +74,16 @@ def predict(
                                "default JSONL on stdout.")] = None,
     format: Format = "auto",
     text_column: TextColumn = None,
+    text_pair_column: TextPairColumn = None,
     encoding: Encoding = None,
     batch_size: Annotated[int, typer.Option(help="Texts per batch.")] = 64,
+    clip: Annotated[bool, typer.Option(
+        help="A regression's values clipped to the training range.")] = False,
     device: Device = "auto",
 ) -> None:
-    """Label, score and every class probability per text, in input order. Texts come from the
-    arguments, --input, or piped standard input."""
+    """Label, score and every class probability per text, in input order (a regression: the
+    value). Texts come from the arguments, --input, or piped standard input; sentence pairs
+    from a CSV/TSV/JSONL --input with two text columns."""
     _quiet_libraries()
     from kanjo.inference.classifier import Classifier
 
@@ -84,7 +91,8 @@ def predict(
     if input is None and not items:
         items = _piped_lines()  # `cat texts.txt | kanjo predict MODEL`
     if input is not None:
-        items += _read_input(input, format, text_column, encoding, blank_lines="error")
+        items += _read_input(input, format, text_column, encoding, blank_lines="error",
+                             text_pair_column=text_pair_column)
     if output is not None:
         _output_format(output)
     if not items:
@@ -92,19 +100,30 @@ def predict(
     if output is not None:
         check_output_file(output)
     classifier = Classifier.load(model, device=device)
-    proba = classifier.predict_proba(items, batch_size=batch_size)
+    if classifier.task == "regression":
+        values = classifier.predict_values(items, batch_size=batch_size, clip=clip)
+        rows = [{**_input_columns(item), "value": float(v)}
+                for item, v in zip(items, values, strict=True)]
+    else:
+        proba = classifier.predict_proba(items, batch_size=batch_size)
+        names = classifier.labels.names
+        rows = [{**_input_columns(item), "label": names[int(p.argmax())], "score": float(p.max()),
+                 "probabilities": {n: float(v) for n, v in zip(names, p, strict=True)}}
+                for item, p in zip(items, proba, strict=True)]
     if classifier.last_truncated:
         err.print(f"[yellow]warning:[/yellow] {classifier.last_truncated} text(s) longer than "
                   f"{classifier.backend.max_length} tokens were truncated")
-    names = classifier.labels.names
-    rows = [{"text": text, "label": names[int(p.argmax())], "score": float(p.max()),
-             "probabilities": {n: float(v) for n, v in zip(names, p, strict=True)}}
-            for text, p in zip(items, proba, strict=True)]
-    _write_predictions(rows, names, output)
+    _write_predictions(rows, output)
+
+
+def _input_columns(item: str | tuple[str, str]) -> dict[str, str]:
+    """An input as output columns: ``text``, and ``text_pair`` for a sentence pair."""
+    return {"text": item} if isinstance(item, str) else {"text": item[0], "text_pair": item[1]}
 
 
 def _read_input(source: str, format: str, text_column: str | None, encoding: str | None = None,
-                blank_lines: str = "skip") -> list[str]:
+                blank_lines: str = "skip",
+                text_pair_column: str | None = None) -> list[str] | list[tuple[str, str]]:
     from kanjo.data import read_texts
 
     if source == "-":
@@ -113,7 +132,8 @@ def _read_input(source: str, format: str, text_column: str | None, encoding: str
         if empty:
             raise KanjoError("is empty or only whitespace", file="<stdin>", line=empty[0])
         return lines
-    return read_texts(source, format, text_column, encoding, blank_lines).texts
+    return read_texts(source, format, text_column, encoding, blank_lines,
+                      text_pair_column=text_pair_column).inputs
 
 
 def _piped_lines() -> list[str]:
@@ -139,17 +159,19 @@ def _output_format(output: Path) -> str:
     return fmt
 
 
-def _write_predictions(rows: list[dict[str, Any]], names: tuple[str, ...],
-                       output: Path | None) -> None:
-    """JSONL to stdout, or the format ``output`` names, written atomically."""
+def _write_predictions(rows: list[dict[str, Any]], output: Path | None) -> None:
+    """JSONL to stdout, or the format ``output`` names, written atomically (CSV/TSV: a column
+    per field, one per class probability as ``p_NAME``)."""
     buffer = io.StringIO()
     fmt = _output_format(output) if output is not None else "jsonl"
     if fmt in ("csv", "tsv"):
         writer = csv.writer(buffer, delimiter="," if fmt == "csv" else "\t")
-        writer.writerow(["text", "label", "score", *[f"p_{n}" for n in names]])
-        for row in rows:
-            writer.writerow([row["text"], row["label"], f"{row['score']:.6f}",
-                             *[f"{row['probabilities'][n]:.6f}" for n in names]])
+        flat = [{**{k: v for k, v in row.items() if k != "probabilities"},
+                 **{f"p_{n}": p for n, p in row.get("probabilities", {}).items()}}
+                for row in rows]
+        writer.writerow(list(flat[0]))
+        for row in flat:
+            writer.writerow([f"{v:.6f}" if isinstance(v, float) else v for v in row.values()])
     else:
         for row in rows:
             buffer.write(json.dumps(row, ensure_ascii=False) + "\n")

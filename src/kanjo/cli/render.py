@@ -9,8 +9,18 @@ from rich.table import Table
 
 
 def print_metrics(console: Console, metrics: dict[str, Any]) -> None:
-    """Summary, per-class scores, the confusion matrix and, when present, calibration."""
+    """Summary, per-class scores, the confusion matrix and, when present, calibration; a
+    regression's Pearson, Spearman, RMSE and MAE."""
     summary = Table(title=f"{metrics['n']} rows", show_header=False)
+    if "pearson" in metrics:
+        for key, name in (("pearson", "Pearson"), ("spearman", "Spearman"), ("rmse", "RMSE"),
+                          ("mae", "MAE")):
+            value = metrics[key]
+            summary.add_row(name, "n/a (constant)" if value is None else f"{value:.4f}")
+        console.print(summary)
+        if metrics.get("note"):
+            console.print(f"note: {metrics['note']}", style="yellow", highlight=False)
+        return
     for key in ("accuracy", "macro_f1", "weighted_f1", "macro_precision", "macro_recall",
                 "weighted_precision", "weighted_recall", "ece"):
         if key in metrics:
@@ -49,15 +59,16 @@ def print_metrics(console: Console, metrics: dict[str, Any]) -> None:
 
 def print_cv(console: Console, report: dict[str, Any]) -> None:
     """One row per fold, then mean ± sd."""
-    keys = [k for k in ("macro_f1", "accuracy", "weighted_f1", "ece", "train_seconds")
-            if k in report["summary"]]
+    keys = [k for k in ("macro_f1", "accuracy", "weighted_f1", "ece", "pearson", "spearman",
+                        "rmse", "mae", "train_seconds") if k in report["summary"]]
     table = Table(title=f"{len(report['folds'])}-fold cross-validation, {report['n']} rows")
     table.add_column("fold", justify="right")
     for key in keys:
         table.add_column(key.replace("_", " "), justify="right")
     for fold in report["folds"]:
-        table.add_row(str(fold["fold"]), *[f"{fold[k]:.4f}" if k != "train_seconds"
-                                           else f"{fold[k]:.0f}" for k in keys])
+        table.add_row(str(fold["fold"]), *["–" if fold.get(k) is None else f"{fold[k]:.4f}"
+                                           if k != "train_seconds" else f"{fold[k]:.0f}"
+                                           for k in keys])
     summary = report["summary"]
     table.add_row("mean ± sd", *[f"{summary[k]['mean']:.4f} ± {summary[k]['sd']:.4f}"
                                  if k != "train_seconds" else f"{summary[k]['mean']:.0f}"

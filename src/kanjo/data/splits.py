@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from kanjo.data.duplicates import duplicate_groups
+from kanjo.data.duplicates import split_groups
 from kanjo.data.readers import Table
 from kanjo.errors import ConfigError, DataError, warn_data
 
@@ -44,6 +44,19 @@ def train_dev_split(
     return _held_out(table, ids, train, dev_fraction, seed)
 
 
+STRATA = 5
+"""Quantile bins a numeric (regression) target is stratified by."""
+
+
+def strata(y: np.ndarray) -> np.ndarray:
+    """What a split is stratified by [n] (int64): the class ids, or for a numeric target its
+    :data:`STRATA` quantile bins (fewer when values repeat)."""
+    if np.issubdtype(y.dtype, np.integer):
+        return y
+    edges = np.unique(np.quantile(y, np.linspace(0, 1, STRATA + 1)[1:-1]))
+    return np.searchsorted(edges, y, side="right").astype(np.int64)
+
+
 def _held_out(table: Table, ids: np.ndarray, train: np.ndarray, dev_fraction: float,
               seed: int) -> tuple[np.ndarray, np.ndarray]:
     """A seeded split of the rows ``train``, stratified by label over distinct texts: copies
@@ -51,9 +64,9 @@ def _held_out(table: Table, ids: np.ndarray, train: np.ndarray, dev_fraction: fl
     class with a single text stays in training (with a warning: it is never evaluated)."""
     from sklearn.model_selection import train_test_split  # lazy: keeps `kanjo predict` fast
 
-    groups = duplicate_groups([table.texts[i] for i in train])
+    groups = split_groups(table.subset(train))
     first = np.unique(groups, return_index=True)[1]  # each text's first row, in group order
-    group_label = ids[train][first]
+    group_label = strata(ids[train])[first]
     per_class = np.bincount(group_label)
     lonely = [int(c) for c in np.flatnonzero(per_class == 1)]
     if lonely and len(lonely) == len(per_class[per_class > 0]):

@@ -31,6 +31,8 @@ def explain(classifier: Any, texts: Sequence[str], target: str | None = None,
     if isinstance(texts, str):
         raise TypeError("pass a list of texts, not a single string")
     texts = list(texts)
+    classifier.require_classes("explain")
+    classifier.require_single_texts("explain")
     names = list(classifier.labels.names)
     if target is not None and target not in names:
         raise KanjoError(f"unknown target label {target!r}",

@@ -9,7 +9,8 @@ import numpy as np
 
 
 class TfidfBackend:
-    """The TF-IDF character n-gram baseline; its scores are log-probabilities."""
+    """The TF-IDF character n-gram baseline; its scores are log-probabilities (a regression's:
+    the predicted values [n, 1])."""
 
     kind = "tfidf"
     max_length = None
@@ -23,11 +24,18 @@ class TfidfBackend:
 
     @classmethod
     def load(cls, path: Path) -> TfidfBackend:
-        from kanjo.models.tfidf import TfidfClassifier
+        import json
 
-        return cls(TfidfClassifier.load(path))
+        from kanjo.models.tfidf import CONFIG_NAME, TfidfClassifier
+        from kanjo.models.tfidf_regression import ESTIMATOR, TfidfRegressor
+
+        config = json.loads((path / CONFIG_NAME).read_text(encoding="utf-8"))
+        regression = config.get("estimator") == ESTIMATOR
+        return cls((TfidfRegressor if regression else TfidfClassifier).load(path))
 
     def logits(self, texts: list[str], batch_size: int) -> tuple[np.ndarray, int]:
+        if self.model.n_classes_ == 1:  # the ridge regressor
+            return self.model.predict(texts)[:, None].astype(np.float32), 0
         return np.log(np.clip(self.model.predict_proba(texts), 1e-12, 1.0)), 0
 
     def save(self, directory: Path) -> list[str]:

@@ -5,6 +5,10 @@ vocabulary in ``tfidf.json``, idf, coefficients and intercepts in ``tfidf.safete
 Prediction always runs through the same small numpy/scipy code path (counts from a
 fixed-vocabulary ``CountVectorizer``, then tf-idf, l2 norm, linear scores, softmax), so a loaded
 model gives exactly the probabilities the fitted one gave.
+
+Sentence pairs ``(a, b)`` are featurised as ``[x_a, x_b, x_a ⊙ x_b, cos(a, b)]`` (each text's
+tf-idf row, the n-grams they share, their cosine similarity): the standard paired-feature
+baseline, which lets a linear model see how the two texts relate.
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
 CONFIG_NAME = "tfidf.json"
+PAIR_BLOCKS = 3
+"""Feature blocks of the vocabulary's size per pair (a, b, a ⊙ b), plus the cosine column."""
 WEIGHTS_NAME = "tfidf.safetensors"
 FORMAT_VERSION = 1
 
@@ -129,7 +135,8 @@ class TfidfClassifier(ClassifierMixin, BaseEstimator):
             sublinear_tf=self.sublinear_tf,
             dtype=np.float64,
         )
-        vectorizer.fit([normalize_text(t) for t in texts])
+        self.pairs_ = bool(texts) and isinstance(texts[0], tuple | list)
+        vectorizer.fit([normalize_text(t) for t in _each_text(texts)])
         self.vocabulary_ = {str(g): int(i) for g, i in vectorizer.vocabulary_.items()}
         self.idf_ = np.asarray(vectorizer.idf_, dtype=np.float64)
         self.n_classes_ = k
@@ -148,6 +155,19 @@ class TfidfClassifier(ClassifierMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ prediction
     def _transform(self, texts: Sequence[str]) -> sp.csr_matrix:
+        """Feature rows for ``texts``: :meth:`_tfidf`, or for ``(a, b)`` pairs their paired
+        features (see the module docstring)."""
+        if not getattr(self, "pairs_", False):
+            return self._tfidf(texts)
+        if not all(isinstance(t, tuple | list) and len(t) == 2 for t in texts):
+            raise ValueError("this model reads sentence pairs: give (text, text_pair) tuples")
+        first = self._tfidf([t[0] for t in texts])
+        second = self._tfidf([t[1] for t in texts])
+        shared = first.multiply(second).tocsr()
+        cosine = sp.csr_matrix(np.asarray(shared.sum(axis=1)))
+        return sp.hstack([first, second, shared, cosine], format="csr")
+
+    def _tfidf(self, texts: Sequence[str]) -> sp.csr_matrix:
         """TF-IDF rows (sublinear tf, idf, l2 norm) for ``texts`` with the fitted vocabulary."""
         counter = getattr(self, "_counter", None)
         if counter is None or counter.vocabulary is not self.vocabulary_:
@@ -197,6 +217,7 @@ class TfidfClassifier(ClassifierMixin, BaseEstimator):
             "normalizer": "NFKC+lower",
             "analyzer": "char",
             "n_classes": self.n_classes_,
+            "pairs": bool(getattr(self, "pairs_", False)),
             "params": {**self.get_params(), "ngram_range": list(self.ngram_range)},
             "classes": self.classes_.tolist(),
             "vocabulary": self.vocabulary_,
@@ -230,6 +251,13 @@ class TfidfClassifier(ClassifierMixin, BaseEstimator):
         model.intercept_ = arrays["intercept"]
         model.n_classes_ = int(config["n_classes"])
         model.classes_ = np.asarray(config.get("classes", range(model.n_classes_)))
-        if not (len(model.vocabulary_) == model.idf_.shape[0] == model.coef_.shape[1]):
+        model.pairs_ = bool(config.get("pairs", False))
+        width = len(model.vocabulary_) * (PAIR_BLOCKS if model.pairs_ else 1) + model.pairs_
+        if not (len(model.vocabulary_) == model.idf_.shape[0] and width == model.coef_.shape[1]):
             raise ValueError(f"{directory}: vocabulary and weight shapes disagree")
         return model
+
+
+def _each_text(texts: Sequence[Any]) -> list[str]:
+    """Every text of ``texts``, both texts of each pair."""
+    return [part for t in texts for part in (t if isinstance(t, tuple | list) else (t,))]

@@ -34,6 +34,8 @@ def build_report(classifier: Any, data: str | Path, *, split: str | None = None,
     from kanjo.report.template import CSS, PAGE
     from kanjo.report.training_logs import read_curves
 
+    classifier.require_classes("the report (per-class scores, calibration, confusions)")
+    classifier.require_single_texts("the report (word highlights of its errors)")
     table = read_table(data, **read_options)
     if split is not None:
         table = table.where_split(split)

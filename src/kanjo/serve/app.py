@@ -66,6 +66,8 @@ def create_app(model_dir: str | Path, settings: Settings | None = None,
     :class:`KanjoError` when the directory holds no loadable model."""
     settings = settings or Settings()
     clf = classifier or kanjo.load(model_dir)
+    clf.require_classes("kanjo serve")  # its API answers labels and probabilities of texts
+    clf.require_single_texts("kanjo serve")
     metrics = Metrics()
     state: dict[str, MicroBatcher] = {}
     max_length = clf.backend.max_length

@@ -1,5 +1,8 @@
 """Stratified k-fold cross-validation for any model source (transformers or tfidf).
 
+Folds are stratified by class (a regression: by quantile bins of the target); copies of a text,
+and sentence pairs that share their first text (a premise), stay in one fold.
+
 Each fold trains on k−1 parts exactly as ``kanjo train`` does — holding out its own inner dev
 split for checkpoint selection, early stopping and calibration — and is scored on the part it
 never saw. Rows marked ``test`` in a split column are left out entirely. The out-of-fold
@@ -21,15 +24,25 @@ from typing import Any
 import numpy as np
 
 from kanjo.config import TrainConfig
-from kanjo.data import LabelSet, read_table, train_dev_split
-from kanjo.data.duplicates import duplicate_groups, report_duplicates
+from kanjo.data import read_table, train_dev_split
+from kanjo.data.duplicates import report_duplicates, split_groups
+from kanjo.data.splits import strata
+from kanjo.data.targets import targets_for, task_of
 from kanjo.errors import ConfigError, DataError
 from kanjo.evaluation.metrics import classification_metrics
+from kanjo.evaluation.regression_metrics import REGRESSION_KEYS, regression_metrics
 from kanjo.storage import write_text_atomic
 from kanjo.training.finetune import fit
-from kanjo.training.prepare import TrainingData, integrity, normalized, soft_targets
+from kanjo.training.prepare import (
+    TrainingData,
+    integrity,
+    normalized,
+    read_options,
+    soft_targets,
+)
 
-SUMMARY_KEYS = ("macro_f1", "accuracy", "weighted_f1", "macro_precision", "macro_recall", "ece")
+SUMMARY_KEYS = ("macro_f1", "accuracy", "weighted_f1", "macro_precision", "macro_recall", "ece",
+                *REGRESSION_KEYS)
 
 
 def cross_validate(data: str | Path, config: TrainConfig, folds: int = 5,
@@ -47,27 +60,27 @@ def cross_validate(data: str | Path, config: TrainConfig, folds: int = 5,
             "cross-validation cannot score --pseudo-labels: the model that labelled them was "
             "trained on rows that become held-out folds, so what it learnt of them leaks in",
             hint="measure self-training train → dev, with a teacher trained on train only")
-    table = normalized(read_table(data, format=config.format, text_column=config.text_column,
-                                  label_column=config.label_column, encoding=config.encoding))
-    labels = LabelSet(tuple(config.labels)) if config.labels else LabelSet.infer(table)
+    table = normalized(read_table(data, **read_options(config)))
+    labels = targets_for(config.task, table, config.labels)
+    regression = task_of(labels) == "regression"
     ids = labels.encode(table)
     duplicates = report_duplicates(table, ids)
     soft = soft_targets(labels, table, config.soft_labels)
     rows = np.arange(len(table))
     if table.splits is not None:
         rows = rows[np.array(table.splits) != "test"]
-    smallest = np.bincount(ids[rows]).min()
-    if smallest < folds:
+    smallest = np.bincount(strata(ids[rows])).min()
+    if smallest < folds and not regression:
         raise DataError(f"has a class with only {smallest} rows: too few for {folds} folds",
                         file=table.path)
     pool = dataclasses.replace(table.subset(rows), splits=None)
     fold_seed = config.seed if fold_seed is None else fold_seed
-    if duplicates.groups:  # every copy of a text in one fold
+    if duplicates.groups or pool.text_pairs is not None:  # a text (a premise) in one fold
         splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=fold_seed)
-        splits = splitter.split(rows, ids[rows], duplicate_groups(pool.texts))
+        splits = splitter.split(rows, strata(ids[rows]), split_groups(pool))
     else:
         splits = StratifiedKFold(n_splits=folds, shuffle=True,
-                                 random_state=fold_seed).split(rows, ids[rows])
+                                 random_state=fold_seed).split(rows, strata(ids[rows]))
     results = []
     oof = np.zeros((len(rows), len(labels)))
     fold_of = np.zeros(len(rows), dtype=int)
@@ -86,14 +99,20 @@ def cross_validate(data: str | Path, config: TrainConfig, folds: int = 5,
         with tempfile.TemporaryDirectory(prefix="kanjo-cv-") as tmp:
             classifier = fit(prepared, config, Path(tmp) / "model")
             held_out = pool.subset(test_part)
-            oof[test_part] = classifier.predict_proba(held_out.texts)
             fold_of[test_part] = k
-            metrics = classification_metrics(ids[rows][test_part], oof[test_part].argmax(axis=1),
-                                             labels.names, oof[test_part])
+            if regression:
+                oof[test_part, 0] = classifier.predict_values(held_out.inputs)
+                metrics = regression_metrics(ids[rows][test_part], oof[test_part, 0])
+            else:
+                oof[test_part] = classifier.predict_proba(held_out.inputs)
+                metrics = classification_metrics(ids[rows][test_part],
+                                                 oof[test_part].argmax(axis=1), labels.names,
+                                                 oof[test_part])
         metrics["fold"] = k
         metrics["train_seconds"] = round(time.time() - started, 1)
         results.append(metrics)
     return {"folds": results, "summary": summarise(results), "n": int(len(rows)),
+            "task": task_of(labels),
             "labels": list(labels.names), "integrity": integrity(table),
             "config": config.to_dict(), "fold_seed": fold_seed,
             "rows": rows.tolist(), "fold": fold_of.tolist(), "y": ids[rows].tolist(),
@@ -104,7 +123,7 @@ def summarise(results: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
     """Mean and sample standard deviation of each headline metric over the folds."""
     out = {}
     for key in (*SUMMARY_KEYS, "train_seconds"):
-        values = [r[key] for r in results if key in r]
+        values = [r[key] for r in results if r.get(key) is not None]
         if values:
             out[key] = {"mean": statistics.mean(values),
                         "sd": statistics.stdev(values) if len(values) > 1 else 0.0}
@@ -113,10 +132,17 @@ def summarise(results: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
 
 def write_predictions(report: dict[str, Any], path: str | Path) -> None:
     """The out-of-fold predictions as CSV: data row (0-based), its fold, gold and predicted
-    label, and one probability column per label."""
+    label, and one probability column per label (a regression: gold and predicted value)."""
     names = report["labels"]
     buffer = io.StringIO()
     writer = csv.writer(buffer)
+    if report.get("task") == "regression":
+        writer.writerow(["row", "fold", "gold", "predicted"])
+        for row, fold, y, value in zip(report["rows"], report["fold"], report["y"],
+                                       report["oof_proba"], strict=True):
+            writer.writerow([row, fold, f"{y:g}", f"{value[0]:.6f}"])
+        write_text_atomic(Path(path), buffer.getvalue())
+        return
     writer.writerow(["row", "fold", "gold", "predicted", *(f"p_{name}" for name in names)])
     for row, fold, y, proba in zip(report["rows"], report["fold"], report["y"],
                                    report["oof_proba"], strict=True):

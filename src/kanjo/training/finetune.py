@@ -19,11 +19,12 @@ from typing import Any
 import numpy as np
 
 from kanjo.config import TrainConfig
-from kanjo.data import LabelSet
 from kanjo.data.normalize import NORMALIZATION
+from kanjo.data.targets import Targets, task_of
 from kanjo.errors import ConfigError, KanjoError
 from kanjo.evaluation.calibration import calibration, fit_temperature, softmax
 from kanjo.evaluation.metrics import classification_metrics
+from kanjo.evaluation.regression_metrics import REGRESSION_KEYS, regression_metrics
 from kanjo.inference.classifier import Classifier
 from kanjo.inference.tfidf_backend import TfidfBackend
 from kanjo.inference.torch_backend import TorchBackend
@@ -82,8 +83,10 @@ def fit(prepared: TrainingData, config: TrainConfig, out: Path, *, resume: bool 
     """Train on already prepared rows, calibrate on dev, and publish the model at ``out``."""
     started = time.time()
     meta = run_metadata(config.model, config.to_dict(), prepared.describe(),
-                        labels=list(prepared.labels.names), text_normalization=NORMALIZATION)
-    recipe, reason = choose_recipe(config, len(prepared.train))
+                        labels=list(prepared.labels.names), text_normalization=NORMALIZATION,
+                        **task_meta(prepared))
+    recipe, reason = choose_recipe(config, len(prepared.train),
+                                   pairs=prepared.train.text_pairs is not None)
     meta["recipe"] = {"name": recipe, "reason": reason}
     work = work_dir(out)
     info: dict[str, Any] = {}
@@ -145,8 +148,13 @@ def _calibrate_and_score(classifier: Classifier, prepared: TrainingData,
     to apply at prediction); the other backends keep it in kanjo.json. When the temperature was
     fitted on the dev rows, ``dev_metrics`` grades calibration on the rows it was fitted on:
     ``dev_metrics_note`` says so."""
-    scores, _ = classifier.backend.logits(prepared.dev.texts, 64)
+    scores, _ = classifier.backend.logits(prepared.dev.inputs, 64)
     out: dict[str, Any] = {}
+    if task_of(prepared.labels) == "regression":
+        out["calibration"] = {"method": None, "reason": "a regression has no class "
+                              "probabilities to calibrate"}
+        out["dev_metrics"] = regression_metrics(prepared.y_dev, scores[:, 0])
+        return out
     if calibrate and len(prepared.y_dev) < MIN_CALIBRATION_ROWS:
         out["calibration"] = {"method": None, "reason": f"skipped: the dev set has "
                               f"{len(prepared.y_dev)} rows (< {MIN_CALIBRATION_ROWS})"}
@@ -169,6 +177,16 @@ def _calibrate_and_score(classifier: Classifier, prepared: TrainingData,
     return out
 
 
+def task_meta(prepared: TrainingData) -> dict[str, Any]:
+    """What kanjo.json records of the task: ``task``, whether the inputs are ``pairs`` and,
+    for a regression, the training ``target_range`` [low, high]."""
+    out: dict[str, Any] = {"task": task_of(prepared.labels),
+                           "pairs": prepared.train.text_pairs is not None}
+    if out["task"] == "regression":
+        out["target_range"] = [prepared.labels.low, prepared.labels.high]
+    return out
+
+
 def _scalar_metrics(metrics: dict[str, Any]) -> dict[str, Any]:
     keep = ("n", "accuracy", "macro_f1", "weighted_f1", "macro_precision", "macro_recall",
             "weighted_precision", "weighted_recall", "ece", "per_class", "confusion_matrix")
@@ -177,12 +195,18 @@ def _scalar_metrics(metrics: dict[str, Any]) -> dict[str, Any]:
 
 def _fit_tfidf(prepared: TrainingData) -> Classifier:
     from kanjo.models.tfidf import TfidfClassifier
+    from kanjo.models.tfidf_regression import TfidfRegressor
+
+    inputs = prepared.train.inputs
+    if task_of(prepared.labels) == "regression":
+        return Classifier(TfidfBackend(TfidfRegressor().fit(inputs, prepared.y_train)),
+                          prepared.labels)
 
     # targets over every label id, so that predict_proba's columns are the LabelSet's even if a
     # class were missing from the training rows (fit then raises instead of shifting columns)
     targets = prepared.soft_train if prepared.soft_train is not None else np.eye(
         len(prepared.labels))[prepared.y_train]
-    model = TfidfClassifier().fit(prepared.train.texts, soft_targets=targets)
+    model = TfidfClassifier().fit(inputs, soft_targets=targets)
     return Classifier(TfidfBackend(model), prepared.labels)
 
 
@@ -190,8 +214,9 @@ def finetune(prepared: TrainingData, config: TrainConfig, work: Path,
              resume: bool = False) -> FinetuneResult:
     """Fine-tune ``config.model`` on the prepared rows with checkpoints in ``work``; with
     ``resume``, continue from the last complete checkpoint there. The best checkpoint by dev
-    macro-F1 is the result when there are at least :data:`MIN_CALIBRATION_ROWS` dev rows; else
-    the last step (``info["checkpoint_selection"]`` says which)."""
+    macro-F1 (a regression: by dev Pearson) is the result when there are at least
+    :data:`MIN_CALIBRATION_ROWS` dev rows; else the last step (``info["checkpoint_selection"]``
+    says which)."""
     import torch
     from transformers import set_seed
     from transformers.utils import logging as hf_logging
@@ -203,10 +228,13 @@ def finetune(prepared: TrainingData, config: TrainConfig, work: Path,
     from kanjo.training.trainer import LossTrainer
 
     hf_logging.disable_progress_bar()  # per-checkpoint "Writing model shards" bars
+    regression = task_of(prepared.labels) == "regression"
+    if regression:
+        _check_regression_options(config)
     set_seed(config.seed)
     model, tokenizer = _load_base(config, prepared.labels)
     max_length = model_max_length(model, tokenizer, config.max_length)
-    train_rows, cut = _rows(tokenizer, prepared.train.texts, prepared.y_train,
+    train_rows, cut = _rows(tokenizer, prepared.train.inputs, prepared.y_train,
                             prepared.soft_train, max_length)
     dev_rows = None
     selection = "none: no dev set, the last step is kept"
@@ -216,11 +244,13 @@ def finetune(prepared: TrainingData, config: TrainConfig, work: Path,
         selection = (f"none: the dev set has {len(prepared.y_dev)} rows (< "
                      f"{MIN_CALIBRATION_ROWS}), the last step is kept")
     elif prepared.dev is not None:
-        dev_rows, _ = _rows(tokenizer, prepared.dev.texts, prepared.y_dev, None, max_length)
-        selection = "best dev macro-F1 of the evaluated checkpoints"
+        dev_rows, _ = _rows(tokenizer, prepared.dev.inputs, prepared.y_dev, None, max_length)
+        selection = f"best dev {'Pearson' if regression else 'macro-F1'} of the evaluated " \
+                    "checkpoints"
     device = select_device(config.device)
     epochs, eval_steps = schedule(len(train_rows), config)
-    weights = class_weights(prepared.y_train, len(prepared.labels), config.class_weight)
+    weights = None if regression else class_weights(prepared.y_train, len(prepared.labels),
+                                                    config.class_weight)
     info: dict[str, Any] = {"truncated_train_rows": cut,
                             "schedule": {"epochs": epochs, "eval_steps": eval_steps},
                             "class_weights": weights, "checkpoint_selection": selection}
@@ -232,12 +262,14 @@ def finetune(prepared: TrainingData, config: TrainConfig, work: Path,
         model=model,
         optimizers=(optimizer, None),
         args=_training_arguments(config, work, epochs, eval_steps, len(train_rows),
-                                 dev_rows is not None, device),
+                                 dev_rows is not None, device,
+                                 "pearson" if regression else "macro_f1"),
         train_dataset=train_rows,
         eval_dataset=dev_rows,
         data_collator=Collator(tokenizer),
         processing_class=tokenizer,
-        compute_metrics=lambda p: _trainer_metrics(p, names),
+        compute_metrics=(_regression_trainer_metrics if regression
+                         else lambda p: _trainer_metrics(p, names)),
         callbacks=callbacks,
         class_weights=weights,
         label_smoothing=config.label_smoothing,
@@ -266,8 +298,19 @@ def finetune(prepared: TrainingData, config: TrainConfig, work: Path,
     return FinetuneResult(Classifier(backend, prepared.labels), seconds, info)
 
 
+def _check_regression_options(config: TrainConfig) -> None:
+    """The classification-only options, refused for a regression (they would be ignored)."""
+    given = [flag for flag, on in (("--class-weight balanced", config.class_weight != "none"),
+                                   ("--label-smoothing", config.label_smoothing > 0),
+                                   ("--rdrop", config.rdrop > 0)) if on]
+    if given:
+        raise ConfigError(f"{', '.join(given)} apply to classification, not to a regression "
+                          "(one numeric output fitted by mean squared error)")
+
+
 def _training_arguments(config: TrainConfig, work: Path, epochs: float, eval_steps: int,
-                        n_rows: int, has_dev: bool, device: str) -> Any:
+                        n_rows: int, has_dev: bool, device: str,
+                        best_metric: str = "macro_f1") -> Any:
     import torch
     from transformers import TrainingArguments
 
@@ -286,7 +329,7 @@ def _training_arguments(config: TrainConfig, work: Path, epochs: float, eval_ste
         save_steps=eval_steps,
         save_total_limit=1,
         load_best_model_at_end=has_dev,
-        metric_for_best_model="macro_f1" if has_dev else None,
+        metric_for_best_model=best_metric if has_dev else None,
         greater_is_better=True,
         logging_steps=max(1, min(50, n_rows // config.batch_size // 4)),
         report_to="none",
@@ -343,25 +386,32 @@ def run_summary(prepared: TrainingData, config: TrainConfig, plan: str) -> str:
     else:
         dev = f"{len(prepared.dev)} dev rows (a stratified {config.dev_split:g} held out)"
     targets = "label distributions (soft labels)" if prepared.soft_train is not None \
-        else "hard labels"
+        else "hard labels" if task_of(prepared.labels) == "classification" \
+        else "numeric values (mean squared error)"
     return (f"training {config.model} on {len(prepared.y_train)} rows ({labels}); {dev}; "
             f"targets: {targets}; {plan}")
 
 
-def _rows(tokenizer: Any, texts: list[str], y: np.ndarray, soft: np.ndarray | None,
-          max_length: int) -> tuple[list[dict[str, Any]], int]:
-    from kanjo.models.tokenize import encode
+def _rows(tokenizer: Any, texts: list[str] | list[tuple[str, str]], y: np.ndarray,
+          soft: np.ndarray | None, max_length: int) -> tuple[list[dict[str, Any]], int]:
+    """Tokenised training rows: ``input_ids`` (with ``token_type_ids`` for pairs where the
+    tokenizer makes them), ``labels`` (class id, or a float target) and ``soft_labels``."""
+    from kanjo.models.tokenize import encode_inputs
 
-    ids, cut = encode(tokenizer, texts, max_length)
-    rows = [{"input_ids": seq, "labels": int(label)} for seq, label in zip(ids, y, strict=True)]
+    ids, types, cut = encode_inputs(tokenizer, texts, max_length)
+    cast = float if np.issubdtype(y.dtype, np.floating) else int
+    rows = [{"input_ids": seq, "labels": cast(label)} for seq, label in zip(ids, y, strict=True)]
+    for row, segments in zip(rows, types or (), strict=False):
+        row["token_type_ids"] = segments
     if soft is not None:
         for row, dist in zip(rows, soft, strict=True):
             row["soft_labels"] = dist
     return rows, cut
 
 
-def _load_base(config: TrainConfig, labels: LabelSet) -> tuple[Any, Any]:
-    """The base encoder with a fresh classification head for ``labels``, and its tokenizer."""
+def _load_base(config: TrainConfig, labels: Targets) -> tuple[Any, Any]:
+    """The base encoder with a fresh classification head for ``labels`` (one output with
+    ``problem_type="regression"`` for a numeric target), and its tokenizer."""
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     from kanjo.models.resolve import load_error, resolve
@@ -376,6 +426,8 @@ def _load_base(config: TrainConfig, labels: LabelSet) -> tuple[Any, Any]:
             num_labels=len(labels),
             id2label=labels.id2label,
             label2id=labels.label2id,
+            problem_type="regression" if task_of(labels) == "regression"
+            else "single_label_classification",
             ignore_mismatched_sizes=True,
         )
     except Exception as exc:  # transformers, safetensors and tokenizers each raise their own
@@ -397,6 +449,12 @@ def schedule(n_rows: int, config: TrainConfig) -> tuple[float, int]:
     total = math.ceil(per_epoch * epochs)
     eval_steps = config.eval_steps or max(per_epoch, math.ceil(total / 8))
     return round(epochs, 3), min(eval_steps, total)
+
+
+def _regression_trainer_metrics(prediction: Any) -> dict[str, float]:
+    metrics = regression_metrics(prediction.label_ids, np.asarray(prediction.predictions)[:, 0])
+    # a constant prediction (early in training) has no correlation: the worst score
+    return {k: -1.0 if metrics[k] is None else metrics[k] for k in REGRESSION_KEYS}
 
 
 def _trainer_metrics(prediction: Any, names: tuple[str, ...]) -> dict[str, float]:

@@ -35,13 +35,18 @@ def training_loss(model: Any, inputs: dict[str, Any], weights: Sequence[float] |
     """(loss, model outputs) of one batch: ``inputs`` holds the model's tensors plus ``labels``
     [n] and optionally ``soft_labels`` [n, k] (the target when present). In eval mode the loss
     is plain cross-entropy against the hard labels; with ``rdrop`` > 0 the batch runs twice
-    (as one doubled batch) and ``rdrop`` × :func:`rdrop_divergence` is added."""
+    (as one doubled batch) and ``rdrop`` × :func:`rdrop_divergence` is added. Float
+    ``labels`` (a regression, one output) are fitted by mean squared error, as transformers'
+    ``problem_type="regression"`` does, in training and eval."""
     import torch
     import torch.nn.functional as F
 
     inputs = dict(inputs)
     labels = inputs.pop("labels")
     soft = inputs.pop("soft_labels", None)
+    if labels.is_floating_point():
+        outputs = model(**inputs)
+        return F.mse_loss(outputs.logits.float().squeeze(-1), labels.float()), outputs
     if not model.training:
         outputs = model(**inputs)
         return F.cross_entropy(outputs.logits.float(), labels), outputs
