@@ -125,7 +125,11 @@ class LabelSet:
             raise DataError(f"has a single class ('{only}'): a classifier needs at least two",
                             file=table.path)
 
-    def counts(self, ids: Sequence[int]) -> dict[str, int]:
+    def counts(self, ids: Sequence[int] | np.ndarray) -> dict[str, int]:
+        """Rows per label: of label ids [n], or of a multi-hot matrix [n, k] (multi-label)."""
+        if np.ndim(ids) == 2:
+            return {name: int(n) for name, n in zip(self.names, np.sum(ids, axis=0),
+                                                   strict=True)}
         counter = Counter(int(i) for i in ids)
         return {name: counter.get(i, 0) for i, name in enumerate(self.names)}
 

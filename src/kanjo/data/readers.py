@@ -526,7 +526,11 @@ def _from_records(path: Path, fmt: str, records: list[tuple[int, dict]], text_co
         table.lines.append(number)
         if label_col:
             try:
-                label = _cell(record.get(label_col))
+                value = record.get(label_col)
+                # a JSON list (JSONL, a DataFrame of lists) keeps its JSON text, as a CSV cell
+                # holds it: kanjo.data.label_sets reads both the same way
+                label = json.dumps(value, ensure_ascii=False) if isinstance(value, list) \
+                    else _cell(value)
             except TypeError as exc:
                 raise DataError(f"the label ('{label_col}') is a JSON {exc}, not a name",
                                 file=path, line=number) from None

@@ -16,8 +16,8 @@ import numpy as np
 from kanjo.data.labels import LabelSet
 from kanjo.data.normalize import NORMALIZATION, normalize_text
 from kanjo.errors import KanjoError, ModelError
-from kanjo.evaluation.calibration import softmax
 from kanjo.inference.backend import Backend, config_labels, load_backend
+from kanjo.inference.decision_rules import MultiLabelRule, SingleLabelRule, decision_rule
 from kanjo.models.tokenize import encode
 from kanjo.storage import atomic_directory, read_meta, record_checksums, verify, write_meta
 
@@ -49,10 +49,24 @@ class Classifier:
             raise ModelError(f"lists {len(names)} labels but the model has "
                              f"{backend.num_labels} outputs", file=path / "kanjo.json",
                              hint="kanjo.json was edited or belongs to another model")
-        return cls(backend, LabelSet(tuple(names)), meta, path)
+        classifier = cls(backend, LabelSet(tuple(names)), meta, path)
+        classifier.rule  # noqa: B018 (a damaged task or thresholds entry fails here, not later)
+        return classifier
+
+    @property
+    def task(self) -> str:
+        """kanjo.json ``task``: classification or multi-label."""
+        return str(self.meta.get("task", "classification"))
+
+    @property
+    def rule(self) -> SingleLabelRule | MultiLabelRule:
+        """How scores become predictions for this model's task
+        (:mod:`~kanjo.inference.decision_rules`; multi-label thresholds from kanjo.json)."""
+        return decision_rule(self.meta, len(self.labels))
 
     def predict_proba(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
-        """Class probabilities [n, k] in input order (calibrated when the model is). Texts get
+        """Class probabilities [n, k] in input order (calibrated when the model is); for a
+        multi-label model each label's own probability (sigmoid; rows need not sum to 1). Texts get
         the normalisation the model was trained with (kanjo.json ``text_normalization``:
         NFKC, see :mod:`kanjo.data.normalize`) first."""
         texts = _check_texts(texts)
@@ -79,21 +93,28 @@ class Classifier:
         return scores, flags
 
     def probabilities(self, scores: np.ndarray) -> np.ndarray:
-        """Class probabilities [n, k] from raw scores [n, k] (temperature-calibrated)."""
-        return softmax(scores, self.temperature)
+        """Class probabilities [n, k] from raw scores [n, k] (temperature-calibrated softmax;
+        multi-label: per-label sigmoid)."""
+        return self.rule.probabilities(scores, self.temperature)
 
-    def predict(self, texts: Sequence[str], batch_size: int = 64) -> list[str]:
-        """The most probable label name per text."""
+    def predict(self, texts: Sequence[str], batch_size: int = 64) -> list[Any]:
+        """The most probable label name per text; for a multi-label model the list of labels
+        whose probability reaches their threshold (possibly empty)."""
         proba = self.predict_proba(texts, batch_size)
-        return [self.labels.names[i] for i in proba.argmax(axis=1)]
+        return self.rule.predict(proba, self.labels.names)
 
     def evaluate(self, data: Any, split: str | None = None, batch_size: int = 64,
                  **read_options: Any) -> dict[str, Any]:
         """Metrics on labelled data: a file, a DataFrame, (text, label) pairs or (texts, labels)
-        (:func:`~kanjo.data.inputs.as_table`); ``split`` selects rows by the split column."""
+        (:func:`~kanjo.data.inputs.as_table`); ``split`` selects rows by the split column.
+        A multi-label model reads label sets as it was trained to (``label_sep`` overrides
+        kanjo.json's) and reports :func:`~kanjo.evaluation.multi_label.multi_label_metrics`
+        at its stored thresholds."""
         from kanjo.data.inputs import as_table, fingerprint
-        from kanjo.evaluation.metrics import classification_metrics
+        from kanjo.data.targets import encode_targets
 
+        label_sep = read_options.pop("label_sep", None) or self.meta.get(
+            "config", {}).get("label_sep")
         table = as_table(data, **read_options)
         dev = self.meta.get("data", {}).get("dev", {})
         same_file = split in (None, "dev") and fingerprint(table) == dev.get("sha256")
@@ -105,12 +126,13 @@ class Classifier:
                 table = table.where_split(split)
             if not len(table):
                 raise KanjoError(f"has no rows of split '{split}'", file=table.path)
-        y_true = self.labels.encode(table)
+        y_true = encode_targets(self.labels, table, self.task, label_sep)
         proba = self.predict_proba(table.texts, batch_size)
-        metrics = classification_metrics(y_true, proba.argmax(axis=1), self.labels.names, proba)
+        metrics = self.rule.metrics(y_true, proba, self.labels.names)
         if same_file:
             metrics["note"] = ("these rows include the dev rows the model selected its checkpoint "
-                               "and fitted its calibration on: the scores, ECE above all, are "
+                               "and fitted its calibration (or thresholds) on: the scores, ECE "
+                               "above all, are "
                                "not a held-out measure; score rows it never saw for that")
         return metrics
 
@@ -145,7 +167,10 @@ class Classifier:
         """Write the model files and kanjo.json into an existing (staging) directory."""
         weights = self.backend.save(directory)
         self.meta.update(labels=list(self.labels.names), backend=self.backend.kind,
-                         max_length=self.backend.max_length, temperature=self.temperature)
+                         max_length=self.backend.max_length, temperature=self.temperature,
+                         task=self.task)
+        if isinstance(self.rule, MultiLabelRule):  # the thresholds every backend applies
+            self.meta["thresholds"] = self.rule.thresholds.tolist()
         self.meta["checksums"] = record_checksums(directory, weights)
         write_meta(directory, self.meta)
 

@@ -9,7 +9,8 @@ import numpy as np
 
 
 class TfidfBackend:
-    """The TF-IDF character n-gram baseline; its scores are log-probabilities."""
+    """The TF-IDF character n-gram baseline; its scores are log-probabilities (multi-label:
+    each label's log-odds)."""
 
     kind = "tfidf"
     max_length = None
@@ -28,6 +29,8 @@ class TfidfBackend:
         return cls(TfidfClassifier.load(path))
 
     def logits(self, texts: list[str], batch_size: int) -> tuple[np.ndarray, int]:
+        if getattr(self.model, "multi_label_", False):  # per-label log-odds: sigmoid → proba
+            return self.model.decision_function(texts), 0
         return np.log(np.clip(self.model.predict_proba(texts), 1e-12, 1.0)), 0
 
     def save(self, directory: Path) -> list[str]:

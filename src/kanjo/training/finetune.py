@@ -85,6 +85,7 @@ def fit(prepared: TrainingData, config: TrainConfig, out: Path, *, resume: bool 
                         labels=list(prepared.labels.names), text_normalization=NORMALIZATION)
     recipe, reason = choose_recipe(config, len(prepared.train))
     meta["recipe"] = {"name": recipe, "reason": reason}
+    meta["task"] = config.task
     work = work_dir(out)
     info: dict[str, Any] = {}
     if recipe in ("tfidf", "embeddings"):
@@ -145,6 +146,8 @@ def _calibrate_and_score(classifier: Classifier, prepared: TrainingData,
     fitted on the dev rows, ``dev_metrics`` grades calibration on the rows it was fitted on:
     ``dev_metrics_note`` says so."""
     scores, _ = classifier.backend.logits(prepared.dev.texts, 64)
+    if prepared.y_dev.ndim == 2:
+        return _thresholds_and_score(classifier, prepared, scores)
     out: dict[str, Any] = {}
     if calibrate and len(prepared.y_dev) < MIN_CALIBRATION_ROWS:
         out["calibration"] = {"method": None, "reason": f"skipped: the dev set has "
@@ -168,9 +171,31 @@ def _calibrate_and_score(classifier: Classifier, prepared: TrainingData,
     return out
 
 
+def _thresholds_and_score(classifier: Classifier, prepared: TrainingData,
+                          scores: np.ndarray) -> dict[str, Any]:
+    """Multi-label: each label's decision threshold chosen on the dev scores
+    (:func:`~kanjo.evaluation.multi_label.choose_thresholds`, stored in kanjo.json
+    ``thresholds``), then the dev metrics at those thresholds. No temperature: the labels'
+    sigmoids are scored as they are (per-label ECE in ``dev_metrics``)."""
+    from kanjo.evaluation.multi_label import choose_thresholds
+
+    proba = classifier.probabilities(scores)
+    thresholds, how = choose_thresholds(prepared.y_dev, proba)
+    classifier.meta["thresholds"] = thresholds
+    metrics = classifier.rule.metrics(prepared.y_dev, proba, prepared.labels.names)
+    return {"thresholds_selection": {**how, "dev_rows": len(prepared.y_dev)},
+            "calibration": {"method": None, "reason": "multi-label: temperature scaling "
+                            "calibrates a softmax; each label's sigmoid is left as trained "
+                            "(dev_metrics.per_label.*.ece measures it)"},
+            "dev_metrics": _scalar_metrics(metrics),
+            "dev_metrics_note": "measured at the thresholds chosen on these dev rows"}
+
+
 def _scalar_metrics(metrics: dict[str, Any]) -> dict[str, Any]:
-    keep = ("n", "accuracy", "macro_f1", "weighted_f1", "macro_precision", "macro_recall",
-            "weighted_precision", "weighted_recall", "ece", "per_class", "confusion_matrix")
+    keep = ("task", "n", "accuracy", "macro_f1", "weighted_f1", "macro_precision",
+            "macro_recall", "weighted_precision", "weighted_recall", "micro_f1",
+            "micro_precision", "micro_recall", "subset_accuracy", "hamming_loss", "ece",
+            "per_class", "per_label", "thresholds", "confusion_matrix")
     return {k: metrics[k] for k in keep if k in metrics}
 
 
@@ -179,6 +204,9 @@ def _fit_tfidf(prepared: TrainingData) -> Classifier:
 
     # targets over every label id, so that predict_proba's columns are the LabelSet's even if a
     # class were missing from the training rows (fit then raises instead of shifting columns)
+    if prepared.y_train.ndim == 2:  # multi-label: one logistic regression per label
+        model = TfidfClassifier().fit(prepared.train.texts, label_sets=prepared.y_train)
+        return Classifier(TfidfBackend(model), prepared.labels)
     targets = prepared.soft_train if prepared.soft_train is not None else np.eye(
         len(prepared.labels))[prepared.y_train]
     model = TfidfClassifier().fit(prepared.train.texts, soft_targets=targets)
@@ -203,7 +231,7 @@ def finetune(prepared: TrainingData, config: TrainConfig, work: Path,
 
     hf_logging.disable_progress_bar()  # per-checkpoint "Writing model shards" bars
     set_seed(config.seed)
-    model, tokenizer = _load_base(config, prepared.labels)
+    model, tokenizer = _load_base(config, prepared.labels, prepared.y_train.ndim == 2)
     max_length = model_max_length(model, tokenizer, config.max_length)
     train_rows, cut = _rows(tokenizer, prepared.train.texts, prepared.y_train,
                             prepared.soft_train, max_length)
@@ -236,7 +264,7 @@ def finetune(prepared: TrainingData, config: TrainConfig, work: Path,
         eval_dataset=dev_rows,
         data_collator=Collator(tokenizer),
         processing_class=tokenizer,
-        compute_metrics=lambda p: _trainer_metrics(p, names),
+        compute_metrics=lambda p: _trainer_metrics(p, names, config.task),
         callbacks=callbacks,
         class_weights=weights,
         label_smoothing=config.label_smoothing,
@@ -342,7 +370,7 @@ def run_summary(prepared: TrainingData, config: TrainConfig, plan: str) -> str:
     else:
         dev = f"{len(prepared.dev)} dev rows (a stratified {config.dev_split:g} held out)"
     targets = "label distributions (soft labels)" if prepared.soft_train is not None \
-        else "hard labels"
+        else "label sets (multi-label)" if prepared.y_train.ndim == 2 else "hard labels"
     return (f"training {config.model} on {len(prepared.y_train)} rows ({labels}); {dev}; "
             f"targets: {targets}; {plan}")
 
@@ -352,15 +380,19 @@ def _rows(tokenizer: Any, texts: list[str], y: np.ndarray, soft: np.ndarray | No
     from kanjo.models.tokenize import encode
 
     ids, cut = encode(tokenizer, texts, max_length)
-    rows = [{"input_ids": seq, "labels": int(label)} for seq, label in zip(ids, y, strict=True)]
+    rows = [{"input_ids": seq, "labels": label.tolist() if np.ndim(label) else int(label)}
+            for seq, label in zip(ids, y, strict=True)]  # a multi-hot row: --task multi-label
     if soft is not None:
         for row, dist in zip(rows, soft, strict=True):
             row["soft_labels"] = dist
     return rows, cut
 
 
-def _load_base(config: TrainConfig, labels: LabelSet) -> tuple[Any, Any]:
-    """The base encoder with a fresh classification head for ``labels``, and its tokenizer."""
+def _load_base(config: TrainConfig, labels: LabelSet,
+               multi_label: bool = False) -> tuple[Any, Any]:
+    """The base encoder with a fresh classification head for ``labels``, and its tokenizer.
+    ``multi_label`` sets config.json's ``problem_type`` to ``multi_label_classification``, so
+    that transformers (``pipeline("text-classification")``) applies a sigmoid per label."""
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     from kanjo.models.resolve import load_error, resolve
@@ -376,6 +408,7 @@ def _load_base(config: TrainConfig, labels: LabelSet) -> tuple[Any, Any]:
             id2label=labels.id2label,
             label2id=labels.label2id,
             ignore_mismatched_sizes=True,
+            **({"problem_type": "multi_label_classification"} if multi_label else {}),
         )
     except Exception as exc:  # transformers, safetensors and tokenizers each raise their own
         raise load_error(source, exc) from exc
@@ -398,7 +431,14 @@ def schedule(n_rows: int, config: TrainConfig) -> tuple[float, int]:
     return round(epochs, 3), min(eval_steps, total)
 
 
-def _trainer_metrics(prediction: Any, names: tuple[str, ...]) -> dict[str, float]:
+def _trainer_metrics(prediction: Any, names: tuple[str, ...],
+                     task: str = "classification") -> dict[str, float]:
     logits = prediction.predictions
+    if task == "multi-label":  # checkpoints are compared at the default thresholds
+        from kanjo.evaluation.multi_label import DEFAULT_THRESHOLD, multi_label_metrics, sigmoid
+
+        metrics = multi_label_metrics(prediction.label_ids,
+                                      sigmoid(logits) >= DEFAULT_THRESHOLD, names)
+        return {k: metrics[k] for k in ("subset_accuracy", "micro_f1", "macro_f1")}
     metrics = classification_metrics(prediction.label_ids, np.argmax(logits, axis=-1), names)
     return {k: metrics[k] for k in ("accuracy", "macro_f1", "weighted_f1")}

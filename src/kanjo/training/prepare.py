@@ -13,12 +13,14 @@ from kanjo.data.duplicates import overlap, report_duplicates
 from kanjo.data.inputs import as_table, fingerprint
 from kanjo.data.normalize import normalize_texts
 from kanjo.data.pseudo_labels import add_pseudo_labels, read_pseudo_labels
-from kanjo.errors import DataError, warn_data
+from kanjo.data.targets import check_targets, encode_targets, infer_targets
+from kanjo.errors import ConfigError, DataError, warn_data
 
 
 @dataclass
 class TrainingData:
-    """The rows a run trains and selects on, with their label ids."""
+    """The rows a run trains and selects on, with their targets: label ids [n], or for
+    ``--task multi-label`` multi-hot rows [n, k] (``y_train``, ``y_dev``)."""
 
     labels: LabelSet
     train: Table
@@ -62,18 +64,18 @@ def prepare_data(data: Any, config: TrainConfig) -> TrainingData:
     options = dict(format=config.format, text_column=config.text_column,
                    label_column=config.label_column, encoding=config.encoding)
     table = normalized(as_table(data, **options))
-    labels = LabelSet(tuple(config.labels)) if config.labels else LabelSet.infer(table)
-    ids = labels.encode(table)
+    labels, ids = infer_targets(table, config.task, config.label_sep, config.labels)
     report_duplicates(table, ids)
-    soft = soft_targets(labels, table, config.soft_labels)
+    soft = soft_targets(labels, table, config.soft_labels if ids.ndim == 1 else False)
     dev_table = normalized(read_table(config.dev, **options)) if config.dev else None
     train_idx, dev_idx = train_dev_split(table, ids, dev_table, config.dev_split, config.seed,
                                          tuple(config.train_splits))
-    labels.check_classes(ids[train_idx], table)
+    check_targets(labels, ids[train_idx], table)
     table.stats["rows_used"] = len(train_idx) + (len(dev_idx) if dev_idx is not None else 0)
     dev = dev_table if dev_table is not None else (
         table.subset(dev_idx) if dev_idx is not None else None)
-    y_dev = labels.encode(dev) if dev is not None else None
+    y_dev = encode_targets(labels, dev, config.task, config.label_sep) \
+        if dev is not None else None
     train, y_train = table.subset(train_idx), ids[train_idx]
     train.stats = table.stats
     if dev is not None:
@@ -82,6 +84,9 @@ def prepare_data(data: Any, config: TrainConfig) -> TrainingData:
     source = _dev_source(table, dev_table, dev_idx)
     if not config.pseudo_labels:
         return TrainingData(labels, train, y_train, dev, y_dev, soft_train, dev_source=source)
+    if ids.ndim != 1:
+        raise ConfigError(f"--pseudo-labels trains on one label per row: not with --task "
+                          f"{config.task}")
     labelled = set(table.texts) | set(dev.texts if dev is not None else ())
     pseudo = read_pseudo_labels(config.pseudo_labels, labels, labelled, rows=config.pseudo_rows,
                                 seed=config.seed, soft=config.soft_labels)
