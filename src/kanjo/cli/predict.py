@@ -39,17 +39,21 @@ def evaluate(
     text_column: TextColumn = None,
     label_column: LabelColumn = None,
     encoding: Encoding = None,
+    label_sep: Annotated[str | None, typer.Option(
+        help="Multi-label models: the character between a row's labels [as trained].")] = None,
     batch_size: Annotated[int, typer.Option(help="Texts per batch.")] = 64,
     device: Device = "auto",
 ) -> None:
-    """Accuracy, macro/weighted P/R/F1, per-class scores and the confusion matrix."""
+    """Accuracy, macro/weighted P/R/F1, per-class scores and the confusion matrix; for a
+    multi-label model micro/macro F1, subset accuracy, Hamming loss and per-label scores at
+    the model's thresholds."""
     _quiet_libraries()
     from kanjo.inference.classifier import Classifier
 
     classifier = Classifier.load(model, device=device)
     metrics = classifier.evaluate(data, split=split, batch_size=batch_size, format=format,
                                   text_column=text_column, label_column=label_column,
-                                  encoding=encoding)
+                                  encoding=encoding, label_sep=label_sep)
     if as_json:
         print(json.dumps(metrics, ensure_ascii=False, indent=2))
     else:
@@ -75,8 +79,9 @@ def predict(
     batch_size: Annotated[int, typer.Option(help="Texts per batch.")] = 64,
     device: Device = "auto",
 ) -> None:
-    """Label, score and every class probability per text, in input order. Texts come from the
-    arguments, --input, or piped standard input."""
+    """Label, score and every class probability per text, in input order (a multi-label
+    model: the label set and every label's probability). Texts come from the arguments,
+    --input, or piped standard input."""
     _quiet_libraries()
     from kanjo.inference.classifier import Classifier
 
@@ -97,9 +102,8 @@ def predict(
         err.print(f"[yellow]warning:[/yellow] {classifier.last_truncated} text(s) longer than "
                   f"{classifier.backend.max_length} tokens were truncated")
     names = classifier.labels.names
-    rows = [{"text": text, "label": names[int(p.argmax())], "score": float(p.max()),
-             "probabilities": {n: float(v) for n, v in zip(names, p, strict=True)}}
-            for text, p in zip(items, proba, strict=True)]
+    rule = classifier.rule
+    rows = [rule.row(text, p, names) for text, p in zip(items, proba, strict=True)]
     _write_predictions(rows, names, output)
 
 
@@ -146,9 +150,12 @@ def _write_predictions(rows: list[dict[str, Any]], names: tuple[str, ...],
     fmt = _output_format(output) if output is not None else "jsonl"
     if fmt in ("csv", "tsv"):
         writer = csv.writer(buffer, delimiter="," if fmt == "csv" else "\t")
-        writer.writerow(["text", "label", "score", *[f"p_{n}" for n in names]])
-        for row in rows:
-            writer.writerow([row["text"], row["label"], f"{row['score']:.6f}",
+        decided = ["labels"] if rows and "labels" in rows[0] else ["label", "score"]
+        writer.writerow(["text", *decided, *[f"p_{n}" for n in names]])
+        for row in rows:  # a label set is one JSON-list cell, as kanjo train reads it back
+            cells = [json.dumps(row["labels"], ensure_ascii=False)] if "labels" in row else \
+                [row["label"], f"{row['score']:.6f}"]
+            writer.writerow([row["text"], *cells,
                              *[f"{row['probabilities'][n]:.6f}" for n in names]])
     else:
         for row in rows:
