@@ -36,8 +36,8 @@ def find_label_issues(labels: Sequence[int] | np.ndarray, proba: np.ndarray,
     """The rows cleanlab's ``find_label_issues`` flags (``filter_by="prune_by_noise_rate"``),
     most suspicious first (ranked by self-confidence). ``labels``: [n] ids ``0..k-1``;
     ``proba``: [n, k] out-of-fold probabilities. Multi-hot ``labels`` [n, k] (multi-label,
-    ``proba`` then per-label probabilities) use cleanlab's multi-label mode. Raises :class:`KanjoError` when the shapes
-    disagree or a class has no rows."""
+    ``proba`` then per-label probabilities) use cleanlab's multi-label mode. Raises
+    :class:`KanjoError` when the shapes disagree or a class has no rows."""
     from cleanlab.filter import find_label_issues as cleanlab_find
     from cleanlab.rank import get_label_quality_scores
 
