@@ -536,7 +536,8 @@ def _from_records(path: Path, fmt: str, records: list[tuple[int, dict]], text_co
                                 file=path, line=number) from None
             if label is None:
                 raise DataError(f"the label ('{label_col}') is missing or NaN", file=path,
-                                line=number)
+                                line=number, hint="fill it in (with --task multi-label, [] "
+                                "is a row with no label)")
             table.labels.append(label)
         if split_col:
             try:

@@ -65,18 +65,18 @@ def find_label_issues(labels: Sequence[int] | np.ndarray, proba: np.ndarray,
 
 
 def _multi_label_issues(y: np.ndarray, p: np.ndarray, n_jobs: int | None) -> list[LabelIssue]:
-    """cleanlab's multi-label confident learning (``find_label_issues(..., multi_label=True)``,
-    quality from ``multilabel_classification.get_label_quality_scores``) on label sets
+    """cleanlab's multi-label confident learning (``cleanlab.multilabel_classification``'s
+    ``find_label_issues`` and ``get_label_quality_scores``) on label sets
     ``y`` [n, k] (bool) and per-label out-of-fold probabilities ``p`` [n, k]."""
-    from cleanlab.filter import find_label_issues as cleanlab_find
     from cleanlab.multilabel_classification import get_label_quality_scores
+    from cleanlab.multilabel_classification.filter import find_label_issues as cleanlab_find
 
     if p.shape != y.shape:
         raise KanjoError(f"label sets {y.shape} and probabilities {p.shape} do not match")
     if len(y) == 0:
         return []
     sets = [np.flatnonzero(row).tolist() for row in y]
-    flagged = cleanlab_find(labels=sets, pred_probs=p, multi_label=True,
+    flagged = cleanlab_find(labels=sets, pred_probs=p,
                             return_indices_ranked_by="self_confidence", n_jobs=n_jobs)
     quality = get_label_quality_scores(sets, p)
     return [LabelIssue(int(i), tuple(sets[i]), tuple(np.flatnonzero(p[i] >= 0.5).tolist()),

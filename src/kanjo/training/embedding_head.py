@@ -148,12 +148,14 @@ def fit_multi_label_head(vectors: np.ndarray, y: np.ndarray, seed: int = 42,
     """The multi-label head (``--task multi-label``) for sentence vectors [n, dim] and
     multi-hot targets y [n, k]: one-vs-rest, a binary logistic regression per label on the
     standardised vectors, each label's C chosen from :data:`C_GRID` by the cross-validated log
-    loss of scikit-learn's ``LogisticRegressionCV`` (stratified folds: min(5, the label's
-    positives, its negatives); below 2, :data:`C_UNCROSSED`). No temperature: the logits are
-    each label's log-odds, their sigmoid its probability. ``info`` holds C per label."""
+    loss (scikit-learn's ``GridSearchCV``, stratified folds: min(5, the label's positives, its
+    negatives); below 2, :data:`C_UNCROSSED`), then refitted on every row. No temperature:
+    the logits are each label's log-odds, their sigmoid its probability. ``info`` holds C per
+    label."""
     import time
 
-    from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import GridSearchCV, StratifiedKFold
     from threadpoolctl import threadpool_limits
 
     started = time.time()
@@ -167,14 +169,14 @@ def fit_multi_label_head(vectors: np.ndarray, y: np.ndarray, seed: int = 42,
         for j in range(labels.shape[1]):
             target = labels[:, j]
             folds = int(min(5, target.sum(), (~target).sum()))
+            model = LogisticRegression(C=C_UNCROSSED, max_iter=2000, random_state=seed)
             if folds >= 2:
-                model = LogisticRegressionCV(Cs=list(C_GRID), cv=folds, scoring="neg_log_loss",
-                                             max_iter=2000, random_state=seed).fit(z, target)
-                chosen.append(float(model.C_[0]))
+                search = GridSearchCV(model, {"C": list(C_GRID)}, scoring="neg_log_loss",
+                                      cv=StratifiedKFold(folds, shuffle=True, random_state=seed))
+                model = search.fit(z, target).best_estimator_
             else:
-                model = LogisticRegression(C=C_UNCROSSED, max_iter=2000,
-                                           random_state=seed).fit(z, target)
-                chosen.append(C_UNCROSSED)
+                model.fit(z, target)
+            chosen.append(float(model.C))
             weight.append(model.coef_[0])
             bias.append(model.intercept_[0])
     w, b = np.asarray(weight), np.asarray(bias)
