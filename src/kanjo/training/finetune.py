@@ -99,9 +99,10 @@ def fit(prepared: TrainingData, config: TrainConfig, out: Path, *, resume: bool 
                 classifier = _fit_tfidf(prepared)
                 train_seconds = time.time() - started
             else:
-                print(run_summary(prepared, config, "frozen-encoder embeddings + a "
-                                  "cross-fitted logistic-regression head (the small-data "
-                                  "recipe)"), file=sys.stderr, flush=True)
+                head = "one-vs-rest logistic-regression heads" if prepared.y_train.ndim == 2 \
+                    else "a cross-fitted logistic-regression head"
+                print(run_summary(prepared, config, f"frozen-encoder embeddings + {head} (the "
+                                  "small-data recipe)"), file=sys.stderr, flush=True)
                 classifier, info, train_seconds = fit_embeddings(prepared, config)
         except BaseException:
             shutil.rmtree(work, ignore_errors=True)  # these recipes have nothing to resume
