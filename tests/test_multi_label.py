@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 import random
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -94,6 +95,9 @@ def test_label_sets_read_alike_from_json_lists_separators_and_jsonl(tmp_path: Pa
         assert y.tolist() == results[0][1].tolist()
     assert y[2].sum() == 0  # the empty set is a row, not dropped
     assert y[1].tolist() == [0, 1, 0, 1]
+    from kanjo.data.inputs import as_table  # in memory: (text, list of labels) pairs
+
+    assert infer_targets(as_table(rows), "multi-label")[1].tolist() == y.tolist()
 
 
 def test_spellings_merge_and_unknown_labels_name_their_line(tmp_path: Path) -> None:
@@ -202,7 +206,8 @@ def test_cv_and_label_issues_handle_label_sets(tags_csv: Path, tmp_path: Path, c
 
 
 # ---------------------------------------------------------------------------- tiny BERT
-def test_finetuned_model_is_a_transformers_multi_label_classifier(torch_tags: Path) -> None:
+def test_finetuned_model_is_a_transformers_multi_label_classifier(torch_tags: Path,
+                                                                   tmp_path: Path) -> None:
     from transformers import pipeline
 
     config = json.loads((torch_tags / "config.json").read_text(encoding="utf-8"))
@@ -218,6 +223,12 @@ def test_finetuned_model_is_a_transformers_multi_label_classifier(torch_tags: Pa
     for row, p in zip(scored, proba, strict=True):  # sigmoid scores, not a softmax
         by_label = {item["label"]: item["score"] for item in row}
         assert [by_label[n] for n in clf.labels.names] == pytest.approx(p.tolist(), abs=1e-5)
+    # the same weights without kanjo.json load as a multi-label model (sigmoid, 0.5)
+    plain = tmp_path / "plain"
+    shutil.copytree(torch_tags, plain, ignore=shutil.ignore_patterns("kanjo.json"))
+    bare = kanjo.Classifier.load(plain, device="cpu")
+    assert bare.task == "multi-label"
+    assert bare.predict_proba(texts) == pytest.approx(proba, abs=1e-5)
 
 
 def test_onnx_exports_keep_the_thresholds_and_the_scores(torch_tags: Path, tags_csv: Path,

@@ -16,7 +16,7 @@ import numpy as np
 from kanjo.data.labels import LabelSet
 from kanjo.data.normalize import NORMALIZATION, normalize_text
 from kanjo.errors import KanjoError, ModelError
-from kanjo.inference.backend import Backend, config_labels, load_backend
+from kanjo.inference.backend import Backend, config_labels, load_backend, read_json
 from kanjo.inference.decision_rules import MultiLabelRule, SingleLabelRule, decision_rule
 from kanjo.models.tokenize import encode
 from kanjo.storage import atomic_directory, read_meta, record_checksums, verify, write_meta
@@ -44,6 +44,9 @@ class Classifier:
         _check_meta(path, meta)
         verify(path, meta)
         backend = load_backend(path, meta, device)
+        if not meta and read_json(path / "config.json", "has no config.json").get(
+                "problem_type") == "multi_label_classification":
+            meta["task"] = "multi-label"  # a plain transformers multi-label model: sigmoid, 0.5
         names = meta.get("labels") or config_labels(path)
         if len(names) != backend.num_labels:
             raise ModelError(f"lists {len(names)} labels but the model has "
