@@ -24,7 +24,7 @@ from kanjo.cli.app import (
     err,
     out,
 )
-from kanjo.errors import KanjoError
+from kanjo.errors import ConfigError, KanjoError
 from kanjo.storage import check_output_file, write_text_atomic
 
 
@@ -41,18 +41,22 @@ def evaluate(
     label_column: LabelColumn = None,
     text_pair_column: TextPairColumn = None,
     encoding: Encoding = None,
+    label_sep: Annotated[str | None, typer.Option(
+        help="Multi-label models: the character between a row's labels [as trained].")] = None,
     batch_size: Annotated[int, typer.Option(help="Texts per batch.")] = 64,
     device: Device = "auto",
 ) -> None:
     """Accuracy, macro/weighted P/R/F1, per-class scores and the confusion matrix; for a
-    regression Pearson, Spearman, RMSE and MAE."""
+    multi-label model micro/macro F1, subset accuracy, Hamming loss and per-label scores at
+    the model's thresholds; for a regression Pearson, Spearman, RMSE and MAE."""
     _quiet_libraries()
     from kanjo.inference.classifier import Classifier
 
     classifier = Classifier.load(model, device=device)
     metrics = classifier.evaluate(data, split=split, batch_size=batch_size, format=format,
                                   text_column=text_column, label_column=label_column,
-                                  encoding=encoding, text_pair_column=text_pair_column)
+                                  encoding=encoding, text_pair_column=text_pair_column,
+                                  label_sep=label_sep)
     if as_json:
         print(json.dumps(metrics, ensure_ascii=False, indent=2))
     else:
@@ -81,9 +85,10 @@ def predict(
         help="A regression's values clipped to the training range.")] = False,
     device: Device = "auto",
 ) -> None:
-    """Label, score and every class probability per text, in input order (a regression: the
-    value). Texts come from the arguments, --input, or piped standard input; sentence pairs
-    from a CSV/TSV/JSONL --input with two text columns."""
+    """Label, score and every class probability per text, in input order (a multi-label
+    model: the label set and every label's probability; a regression: the value). Texts come
+    from the arguments, --input, or piped standard input; sentence pairs from a CSV/TSV/JSONL
+    --input with two text columns."""
     _quiet_libraries()
     from kanjo.inference.classifier import Classifier
 
@@ -100,16 +105,15 @@ def predict(
     if output is not None:
         check_output_file(output)
     classifier = Classifier.load(model, device=device)
-    if classifier.task == "regression":
-        values = classifier.predict_values(items, batch_size=batch_size, clip=clip)
-        rows = [{**_input_columns(item), "value": float(v)}
-                for item, v in zip(items, values, strict=True)]
-    else:
-        proba = classifier.predict_proba(items, batch_size=batch_size)
-        names = classifier.labels.names
-        rows = [{**_input_columns(item), "label": names[int(p.argmax())], "score": float(p.max()),
-                 "probabilities": {n: float(v) for n, v in zip(names, p, strict=True)}}
-                for item, p in zip(items, proba, strict=True)]
+    if clip and classifier.task != "regression":
+        raise ConfigError(f"--clip limits a regression's values: this is a {classifier.task} "
+                          "model")
+    outputs = classifier.predict_outputs(items, batch_size=batch_size)
+    if clip:
+        outputs = classifier.labels.clip(outputs)
+    rule, names = classifier.rule, classifier.labels.names
+    rows = [{**_input_columns(item), **rule.row(p, names)}
+            for item, p in zip(items, outputs, strict=True)]
     if classifier.last_truncated:
         err.print(f"[yellow]warning:[/yellow] {classifier.last_truncated} text(s) longer than "
                   f"{classifier.backend.max_length} tokens were truncated")
@@ -170,8 +174,9 @@ def _write_predictions(rows: list[dict[str, Any]], output: Path | None) -> None:
                  **{f"p_{n}": p for n, p in row.get("probabilities", {}).items()}}
                 for row in rows]
         writer.writerow(list(flat[0]))
-        for row in flat:
-            writer.writerow([f"{v:.6f}" if isinstance(v, float) else v for v in row.values()])
+        for row in flat:  # a label set is one JSON-list cell, as kanjo train reads it back
+            writer.writerow([json.dumps(v, ensure_ascii=False) if isinstance(v, list) else
+                             f"{v:.6f}" if isinstance(v, float) else v for v in row.values()])
     else:
         for row in rows:
             buffer.write(json.dumps(row, ensure_ascii=False) + "\n")

@@ -56,7 +56,8 @@ def find_duplicates(table: Table, ids: np.ndarray | None = None) -> Duplicates:
     members: dict[int, list[int]] = {}
     for row, group in enumerate(groups.tolist()):
         members.setdefault(group, []).append(row)
-    labels = ids.tolist() if ids is not None else table.labels
+    labels = table.labels if ids is None else [
+        tuple(v) if isinstance(v, list) else v for v in ids.tolist()]  # label sets: [n, k]
     out = Duplicates()
     for rows in members.values():
         if len(rows) > 1:

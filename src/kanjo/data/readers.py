@@ -563,13 +563,18 @@ def _from_records(path: Path, fmt: str, records: list[tuple[int, dict]], text_co
             table.text_pairs.append(raw_pair)
         if label_col:
             try:
-                label = _cell(record.get(label_col))
+                value = record.get(label_col)
+                # a JSON list (JSONL, a DataFrame of lists) keeps its JSON text, as a CSV cell
+                # holds it: kanjo.data.label_sets reads both the same way
+                label = json.dumps(value, ensure_ascii=False) if isinstance(value, list) \
+                    else _cell(value)
             except TypeError as exc:
                 raise DataError(f"the label ('{label_col}') is a JSON {exc}, not a name",
                                 file=path, line=number) from None
             if label is None:
                 raise DataError(f"the label ('{label_col}') is missing or NaN", file=path,
-                                line=number)
+                                line=number, hint="fill it in (with --task multi-label, [] "
+                                "is a row with no label)")
             table.labels.append(label)
         if split_col:
             try:

@@ -66,6 +66,8 @@ def _held_out(table: Table, ids: np.ndarray, train: np.ndarray, dev_fraction: fl
 
     groups = split_groups(table.subset(train))
     first = np.unique(groups, return_index=True)[1]  # each text's first row, in group order
+    if ids.ndim == 2:  # multi-hot [n, k]: --task multi-label
+        return _held_out_label_sets(table, ids[train][first], train, groups, dev_fraction, seed)
     group_label = strata(ids[train])[first]
     per_class = np.bincount(group_label)
     lonely = [int(c) for c in np.flatnonzero(per_class == 1)]
@@ -89,5 +91,25 @@ def _held_out(table: Table, ids: np.ndarray, train: np.ndarray, dev_fraction: fl
                         file=table.path, hint="pass --dev FILE")
     _, dev_groups = train_test_split(pool, test_size=n_dev, random_state=seed,
                                      stratify=group_label[pool])
+    in_dev = np.isin(groups, dev_groups)
+    return np.sort(train[~in_dev]), np.sort(train[in_dev])
+
+
+def _held_out_label_sets(table: Table, y: np.ndarray, train: np.ndarray, groups: np.ndarray,
+                         dev_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The multi-label form of :func:`_held_out`: distinct texts (label sets ``y`` [texts, k])
+    split by iterative stratification (Sechidis et al., 2011, "On the Stratification of
+    Multi-label Data", as the iterative-stratification package implements it), which keeps
+    each label's share — and that of the rows with no label — close on both sides."""
+    from iterstrat.ml_stratifiers import MultilabelStratifiedShuffleSplit
+
+    n_dev = max(int(round(dev_fraction * len(y))), 1)
+    if n_dev >= len(y) - 1:
+        raise DataError(f"has too few rows ({len(train)}) to hold out a dev split",
+                        file=table.path, hint="pass --dev FILE")
+    # a column for "no label" so that rows without any label are stratified too
+    strata = np.column_stack([y, y.sum(axis=1) == 0]).astype(int)
+    splitter = MultilabelStratifiedShuffleSplit(n_splits=1, test_size=n_dev, random_state=seed)
+    _, dev_groups = next(splitter.split(np.zeros(len(y)), strata))
     in_dev = np.isin(groups, dev_groups)
     return np.sort(train[~in_dev]), np.sort(train[in_dev])

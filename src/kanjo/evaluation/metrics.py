@@ -45,6 +45,11 @@ def classification_metrics(
 
 
 def summary_line(metrics: dict[str, Any]) -> str:
+    """The headline figures in one line (multi-label: :mod:`kanjo.evaluation.multi_label`'s)."""
+    if metrics.get("task") == "multi-label":
+        from kanjo.evaluation.multi_label import summary_line as multi_label_line
+
+        return multi_label_line(metrics)
     """One line of the headline figures: classification's, or a regression's."""
     if "pearson" in metrics:
         from kanjo.evaluation.regression_metrics import regression_summary

@@ -96,11 +96,13 @@ def _check_classifier_config(path: Path, meta: dict[str, Any]) -> None:
 
 def config_task(path: Path) -> str:
     """The task of a plain transformers directory: config.json's ``problem_type``
-    ``regression`` is a regression, anything else (or no config.json) a classification."""
+    ``regression`` is a regression, ``multi_label_classification`` multi-label (sigmoid, 0.5),
+    anything else (or no config.json) a classification."""
     if not (path / "config.json").exists():
         return "classification"
     problem = read_json(path / "config.json", "").get("problem_type")
-    return "regression" if problem == "regression" else "classification"
+    return {"regression": "regression",
+            "multi_label_classification": "multi-label"}.get(problem, "classification")
 
 
 def config_labels(path: Path) -> list[str]:

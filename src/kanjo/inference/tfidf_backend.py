@@ -9,8 +9,8 @@ import numpy as np
 
 
 class TfidfBackend:
-    """The TF-IDF character n-gram baseline; its scores are log-probabilities (a regression's:
-    the predicted values [n, 1])."""
+    """The TF-IDF character n-gram baseline; its scores are the model's ``scores``:
+    log-probabilities, per-label log-odds (multi-label) or a regression's values [n, 1]."""
 
     kind = "tfidf"
     max_length = None
@@ -34,9 +34,7 @@ class TfidfBackend:
         return cls((TfidfRegressor if regression else TfidfClassifier).load(path))
 
     def logits(self, texts: list[str], batch_size: int) -> tuple[np.ndarray, int]:
-        if self.model.n_classes_ == 1:  # the ridge regressor
-            return self.model.predict(texts)[:, None].astype(np.float32), 0
-        return np.log(np.clip(self.model.predict_proba(texts), 1e-12, 1.0)), 0
+        return self.model.scores(texts), 0
 
     def save(self, directory: Path) -> list[str]:
         self.model.save(directory)

@@ -84,6 +84,7 @@ class TfidfClassifier(ClassifierMixin, BaseEstimator):
         *,
         soft_targets: np.ndarray | None = None,
         sample_weight: np.ndarray | None = None,
+        label_sets: np.ndarray | None = None,
     ) -> TfidfClassifier:
         """Fit on ``texts`` with labels ``y`` (any classes: ``classes_`` holds them sorted) or
         ``soft_targets`` [n, k] (rows = distributions over classes ``0..k-1``).
@@ -91,6 +92,9 @@ class TfidfClassifier(ClassifierMixin, BaseEstimator):
         Soft targets are fitted the standard way: each text is repeated once per class with
         sample weight = that class's probability (times ``sample_weight`` if given). With
         ``class_weight="balanced"`` each class is weighted by ``total / (k * class_mass)``.
+        ``label_sets`` [n, k] (multi-hot) fits a multi-label model instead: one binary logistic
+        regression per label (one-vs-rest, each ``class_weight``-balanced between its
+        positives and negatives); ``predict_proba`` then gives each label's sigmoid.
         Raises ValueError for invalid hyperparameters or targets.
         """
         if self.class_weight not in (None, "balanced"):
@@ -100,7 +104,13 @@ class TfidfClassifier(ClassifierMixin, BaseEstimator):
         n = len(texts)
         if n == 0:
             raise ValueError("cannot fit on an empty dataset")
-        if soft_targets is not None:
+        self.multi_label_ = label_sets is not None
+        if label_sets is not None:
+            targets = np.asarray(label_sets, dtype=np.float64)
+            if targets.ndim != 2 or targets.shape[0] != n:
+                raise ValueError(f"label_sets must have shape ({n}, k), got {targets.shape}")
+            self.classes_ = np.arange(targets.shape[1])
+        elif soft_targets is not None:
             targets = np.asarray(soft_targets, dtype=np.float64)
             if targets.ndim != 2 or targets.shape[0] != n:
                 raise ValueError(f"soft_targets must have shape ({n}, k), got {targets.shape}")
@@ -141,6 +151,8 @@ class TfidfClassifier(ClassifierMixin, BaseEstimator):
         self.idf_ = np.asarray(vectorizer.idf_, dtype=np.float64)
         self.n_classes_ = k
         features = self._transform(texts)
+        if self.multi_label_:
+            return self._fit_label_sets(features, targets > 0.5, row_w)
 
         # One row per (text, class) with positive weight; hard labels give one row per text.
         rows, classes = np.nonzero(targets * row_w[:, None] > 0)
@@ -151,6 +163,23 @@ class TfidfClassifier(ClassifierMixin, BaseEstimator):
         model.fit(features[rows], classes, sample_weight=weights)
         self.coef_ = np.asarray(model.coef_, dtype=np.float64)
         self.intercept_ = np.asarray(model.intercept_, dtype=np.float64)
+        return self
+
+    def _fit_label_sets(self, features: sp.csr_matrix, y: np.ndarray,
+                        row_w: np.ndarray) -> TfidfClassifier:
+        """One-vs-rest: a binary logistic regression per label column of ``y`` [n, k]."""
+        always = [int(j) for j in np.flatnonzero(y.all(axis=0) | ~y.any(axis=0))]
+        if always:
+            raise ValueError(f"labels {always} are on every row or on none")
+        coef, intercept = [], []
+        for j in range(y.shape[1]):
+            model = LogisticRegression(C=self.C, max_iter=self.max_iter,
+                                       class_weight=self.class_weight)
+            model.fit(features, y[:, j], sample_weight=row_w)
+            coef.append(model.coef_[0])
+            intercept.append(model.intercept_[0])
+        self.coef_ = np.asarray(coef, dtype=np.float64)
+        self.intercept_ = np.asarray(intercept, dtype=np.float64)
         return self
 
     # ------------------------------------------------------------------ prediction
@@ -193,12 +222,23 @@ class TfidfClassifier(ClassifierMixin, BaseEstimator):
         return np.asarray(self._transform(texts) @ self.coef_.T) + self.intercept_
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
-        """Class probabilities, shape ``[n, k]``; rows sum to 1."""
+        """Class probabilities, shape ``[n, k]``; rows sum to 1 (multi-label: each label's own
+        probability, the sigmoid of its score)."""
         scores = self.decision_function(texts)
+        if getattr(self, "multi_label_", False):
+            return special.expit(scores)
         if self.coef_.shape[0] == 1:  # binary: sklearn stores one row, p1 = sigmoid(score)
             p1 = special.expit(scores[:, 0])
             return np.column_stack([1.0 - p1, p1])
         return special.softmax(scores, axis=1)
+
+    def scores(self, texts: Sequence[str]) -> np.ndarray:
+        """kanjo's raw scores ``[n, k]``: each label's log-odds for a multi-label model (the
+        sigmoid gives its probability), else the log class probabilities (a softmax gives
+        them back)."""
+        if getattr(self, "multi_label_", False):
+            return self.decision_function(texts)
+        return np.log(np.clip(self.predict_proba(texts), 1e-12, 1.0))
 
     def predict(self, texts: Sequence[str]) -> np.ndarray:
         """The most probable class per text, shape ``[n]`` (values of ``classes_``)."""
@@ -218,6 +258,7 @@ class TfidfClassifier(ClassifierMixin, BaseEstimator):
             "analyzer": "char",
             "n_classes": self.n_classes_,
             "pairs": bool(getattr(self, "pairs_", False)),
+            "multi_label": bool(getattr(self, "multi_label_", False)),
             "params": {**self.get_params(), "ngram_range": list(self.ngram_range)},
             "classes": self.classes_.tolist(),
             "vocabulary": self.vocabulary_,
@@ -250,6 +291,7 @@ class TfidfClassifier(ClassifierMixin, BaseEstimator):
         model.coef_ = arrays["coef"]
         model.intercept_ = arrays["intercept"]
         model.n_classes_ = int(config["n_classes"])
+        model.multi_label_ = bool(config.get("multi_label", False))
         model.classes_ = np.asarray(config.get("classes", range(model.n_classes_)))
         model.pairs_ = bool(config.get("pairs", False))
         width = len(model.vocabulary_) * (PAIR_BLOCKS if model.pairs_ else 1) + model.pairs_

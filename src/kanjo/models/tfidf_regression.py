@@ -61,6 +61,10 @@ class TfidfRegressor(RegressorMixin, TfidfClassifier):
         check_is_fitted(self, "coef_")
         return self.decision_function(texts)[:, 0]
 
+    def scores(self, texts: Sequence[Any]) -> np.ndarray:
+        """kanjo's raw scores: the predicted values as one column [n, 1] (float32)."""
+        return self.predict(texts)[:, None].astype(np.float32)
+
     def predict_proba(self, texts: Sequence[Any]) -> np.ndarray:  # type: ignore[override]
         raise AttributeError("a regression has no class probabilities")
 

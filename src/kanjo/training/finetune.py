@@ -12,6 +12,7 @@ import math
 import shutil
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ import numpy as np
 
 from kanjo.config import TrainConfig
 from kanjo.data.normalize import NORMALIZATION
-from kanjo.data.targets import Targets, task_of
+from kanjo.data.targets import Targets
 from kanjo.errors import ConfigError, KanjoError
 from kanjo.evaluation.calibration import calibration, fit_temperature, softmax
 from kanjo.evaluation.metrics import classification_metrics
@@ -101,9 +102,10 @@ def fit(prepared: TrainingData, config: TrainConfig, out: Path, *, resume: bool 
                 classifier = _fit_tfidf(prepared)
                 train_seconds = time.time() - started
             else:
-                print(run_summary(prepared, config, "frozen-encoder embeddings + a "
-                                  "cross-fitted logistic-regression head (the small-data "
-                                  "recipe)"), file=sys.stderr, flush=True)
+                head = "one-vs-rest logistic-regression heads" if prepared.y_train.ndim == 2 \
+                    else "a cross-fitted logistic-regression head"
+                print(run_summary(prepared, config, f"frozen-encoder embeddings + {head} (the "
+                                  "small-data recipe)"), file=sys.stderr, flush=True)
                 classifier, info, train_seconds = fit_embeddings(prepared, config)
         except BaseException:
             shutil.rmtree(work, ignore_errors=True)  # these recipes have nothing to resume
@@ -149,8 +151,10 @@ def _calibrate_and_score(classifier: Classifier, prepared: TrainingData,
     fitted on the dev rows, ``dev_metrics`` grades calibration on the rows it was fitted on:
     ``dev_metrics_note`` says so."""
     scores, _ = classifier.backend.logits(prepared.dev.inputs, 64)
+    if prepared.labels.task == "multi-label":
+        return _thresholds_and_score(classifier, prepared, scores)
     out: dict[str, Any] = {}
-    if task_of(prepared.labels) == "regression":
+    if prepared.labels.task == "regression":
         out["calibration"] = {"method": None, "reason": "a regression has no class "
                               "probabilities to calibrate"}
         out["dev_metrics"] = regression_metrics(prepared.y_dev, scores[:, 0])
@@ -180,16 +184,36 @@ def _calibrate_and_score(classifier: Classifier, prepared: TrainingData,
 def task_meta(prepared: TrainingData) -> dict[str, Any]:
     """What kanjo.json records of the task: ``task``, whether the inputs are ``pairs`` and,
     for a regression, the training ``target_range`` [low, high]."""
-    out: dict[str, Any] = {"task": task_of(prepared.labels),
+    out: dict[str, Any] = {"task": prepared.labels.task,
                            "pairs": prepared.train.text_pairs is not None}
     if out["task"] == "regression":
         out["target_range"] = [prepared.labels.low, prepared.labels.high]
     return out
+def _thresholds_and_score(classifier: Classifier, prepared: TrainingData,
+                          scores: np.ndarray) -> dict[str, Any]:
+    """Multi-label: each label's decision threshold chosen on the dev scores
+    (:func:`~kanjo.evaluation.multi_label.choose_thresholds`, stored in kanjo.json
+    ``thresholds``), then the dev metrics at those thresholds. No temperature: the labels'
+    sigmoids are scored as they are (per-label ECE in ``dev_metrics``)."""
+    from kanjo.evaluation.multi_label import choose_thresholds
+
+    proba = classifier.probabilities(scores)
+    thresholds, how = choose_thresholds(prepared.y_dev, proba)
+    classifier.meta["thresholds"] = thresholds
+    metrics = classifier.rule.metrics(prepared.y_dev, proba, prepared.labels.names)
+    return {"thresholds_selection": {**how, "dev_rows": len(prepared.y_dev)},
+            "calibration": {"method": None, "reason": "multi-label: temperature scaling "
+                            "calibrates a softmax; each label's sigmoid is left as trained "
+                            "(dev_metrics.per_label.*.ece measures it)"},
+            "dev_metrics": _scalar_metrics(metrics),
+            "dev_metrics_note": "measured at the thresholds chosen on these dev rows"}
 
 
 def _scalar_metrics(metrics: dict[str, Any]) -> dict[str, Any]:
-    keep = ("n", "accuracy", "macro_f1", "weighted_f1", "macro_precision", "macro_recall",
-            "weighted_precision", "weighted_recall", "ece", "per_class", "confusion_matrix")
+    keep = ("task", "n", "accuracy", "macro_f1", "weighted_f1", "macro_precision",
+            "macro_recall", "weighted_precision", "weighted_recall", "micro_f1",
+            "micro_precision", "micro_recall", "subset_accuracy", "hamming_loss", "ece",
+            "per_class", "per_label", "thresholds", "confusion_matrix")
     return {k: metrics[k] for k in keep if k in metrics}
 
 
@@ -198,10 +222,12 @@ def _fit_tfidf(prepared: TrainingData) -> Classifier:
     from kanjo.models.tfidf_regression import TfidfRegressor
 
     inputs = prepared.train.inputs
-    if task_of(prepared.labels) == "regression":
+    if prepared.labels.task == "regression":
         return Classifier(TfidfBackend(TfidfRegressor().fit(inputs, prepared.y_train)),
                           prepared.labels)
-
+    if prepared.labels.task == "multi-label":  # one logistic regression per label
+        model = TfidfClassifier().fit(inputs, label_sets=prepared.y_train)
+        return Classifier(TfidfBackend(model), prepared.labels)
     # targets over every label id, so that predict_proba's columns are the LabelSet's even if a
     # class were missing from the training rows (fit then raises instead of shifting columns)
     targets = prepared.soft_train if prepared.soft_train is not None else np.eye(
@@ -228,7 +254,8 @@ def finetune(prepared: TrainingData, config: TrainConfig, work: Path,
     from kanjo.training.trainer import LossTrainer
 
     hf_logging.disable_progress_bar()  # per-checkpoint "Writing model shards" bars
-    regression = task_of(prepared.labels) == "regression"
+    task = TASK_TRAINING[prepared.labels.task]
+    regression = prepared.labels.task == "regression"
     if regression:
         _check_regression_options(config)
     set_seed(config.seed)
@@ -245,8 +272,7 @@ def finetune(prepared: TrainingData, config: TrainConfig, work: Path,
                      f"{MIN_CALIBRATION_ROWS}), the last step is kept")
     elif prepared.dev is not None:
         dev_rows, _ = _rows(tokenizer, prepared.dev.inputs, prepared.y_dev, None, max_length)
-        selection = f"best dev {'Pearson' if regression else 'macro-F1'} of the evaluated " \
-                    "checkpoints"
+        selection = f"best dev {task.best_name} of the evaluated checkpoints"
     device = select_device(config.device)
     epochs, eval_steps = schedule(len(train_rows), config)
     weights = None if regression else class_weights(prepared.y_train, len(prepared.labels),
@@ -263,13 +289,12 @@ def finetune(prepared: TrainingData, config: TrainConfig, work: Path,
         optimizers=(optimizer, None),
         args=_training_arguments(config, work, epochs, eval_steps, len(train_rows),
                                  dev_rows is not None, device,
-                                 "pearson" if regression else "macro_f1"),
+                                 task.best_metric),
         train_dataset=train_rows,
         eval_dataset=dev_rows,
         data_collator=Collator(tokenizer),
         processing_class=tokenizer,
-        compute_metrics=(_regression_trainer_metrics if regression
-                         else lambda p: _trainer_metrics(p, names)),
+        compute_metrics=lambda p: task.trainer_metrics(p, names),
         callbacks=callbacks,
         class_weights=weights,
         label_smoothing=config.label_smoothing,
@@ -386,8 +411,7 @@ def run_summary(prepared: TrainingData, config: TrainConfig, plan: str) -> str:
     else:
         dev = f"{len(prepared.dev)} dev rows (a stratified {config.dev_split:g} held out)"
     targets = "label distributions (soft labels)" if prepared.soft_train is not None \
-        else "hard labels" if task_of(prepared.labels) == "classification" \
-        else "numeric values (mean squared error)"
+        else TASK_TRAINING[prepared.labels.task].targets
     return (f"training {config.model} on {len(prepared.y_train)} rows ({labels}); {dev}; "
             f"targets: {targets}; {plan}")
 
@@ -399,8 +423,9 @@ def _rows(tokenizer: Any, texts: list[str] | list[tuple[str, str]], y: np.ndarra
     from kanjo.models.tokenize import encode_inputs
 
     ids, types, cut = encode_inputs(tokenizer, texts, max_length)
-    cast = float if np.issubdtype(y.dtype, np.floating) else int
-    rows = [{"input_ids": seq, "labels": cast(label)} for seq, label in zip(ids, y, strict=True)]
+    cast = float if np.issubdtype(y.dtype, np.floating) else int  # a value, or a class id
+    rows = [{"input_ids": seq, "labels": label.tolist() if np.ndim(label) else cast(label)}
+            for seq, label in zip(ids, y, strict=True)]  # a multi-hot row: --task multi-label
     for row, segments in zip(rows, types or (), strict=False):
         row["token_type_ids"] = segments
     if soft is not None:
@@ -410,8 +435,10 @@ def _rows(tokenizer: Any, texts: list[str] | list[tuple[str, str]], y: np.ndarra
 
 
 def _load_base(config: TrainConfig, labels: Targets) -> tuple[Any, Any]:
-    """The base encoder with a fresh classification head for ``labels`` (one output with
-    ``problem_type="regression"`` for a numeric target), and its tokenizer."""
+    """The base encoder with a fresh classification head for ``labels``, and its tokenizer.
+    config.json's ``problem_type`` is the task's (:data:`TASK_TRAINING`): transformers'
+    ``pipeline("text-classification")`` then applies a sigmoid per label to a multi-label
+    model and returns a regression's raw value."""
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     from kanjo.models.resolve import load_error, resolve
@@ -426,8 +453,7 @@ def _load_base(config: TrainConfig, labels: Targets) -> tuple[Any, Any]:
             num_labels=len(labels),
             id2label=labels.id2label,
             label2id=labels.label2id,
-            problem_type="regression" if task_of(labels) == "regression"
-            else "single_label_classification",
+            problem_type=TASK_TRAINING[labels.task].problem_type,
             ignore_mismatched_sizes=True,
         )
     except Exception as exc:  # transformers, safetensors and tokenizers each raise their own
@@ -451,13 +477,46 @@ def schedule(n_rows: int, config: TrainConfig) -> tuple[float, int]:
     return round(epochs, 3), min(eval_steps, total)
 
 
-def _regression_trainer_metrics(prediction: Any) -> dict[str, float]:
+def _regression_trainer_metrics(prediction: Any, names: tuple[str, ...]) -> dict[str, float]:
     metrics = regression_metrics(prediction.label_ids, np.asarray(prediction.predictions)[:, 0])
     # a constant prediction (early in training) has no correlation: the worst score
     return {k: -1.0 if metrics[k] is None else metrics[k] for k in REGRESSION_KEYS}
+
+
+def _multi_label_trainer_metrics(prediction: Any, names: tuple[str, ...]) -> dict[str, float]:
+    """Checkpoints are compared at the default thresholds (the tuned ones come after)."""
+    from kanjo.evaluation.multi_label import DEFAULT_THRESHOLD, multi_label_metrics, sigmoid
+
+    metrics = multi_label_metrics(prediction.label_ids,
+                                  sigmoid(prediction.predictions) >= DEFAULT_THRESHOLD, names)
+    return {k: metrics[k] for k in ("subset_accuracy", "micro_f1", "macro_f1")}
 
 
 def _trainer_metrics(prediction: Any, names: tuple[str, ...]) -> dict[str, float]:
     logits = prediction.predictions
     metrics = classification_metrics(prediction.label_ids, np.argmax(logits, axis=-1), names)
     return {k: metrics[k] for k in ("accuracy", "macro_f1", "weighted_f1")}
+
+
+@dataclass(frozen=True)
+class TaskTraining:
+    """How fine-tuning treats a task: config.json's ``problem_type``, the dev metric that
+    selects the checkpoint (``best_metric``, named ``best_name`` in kanjo.json), the trainer's
+    dev metrics, and how the run summary names the targets."""
+
+    problem_type: str
+    best_metric: str
+    best_name: str
+    trainer_metrics: Callable[[Any, tuple[str, ...]], dict[str, float]]
+    targets: str
+
+
+TASK_TRAINING = {
+    "classification": TaskTraining("single_label_classification", "macro_f1", "macro-F1",
+                                   _trainer_metrics, "hard labels"),
+    "multi-label": TaskTraining("multi_label_classification", "macro_f1", "macro-F1",
+                                _multi_label_trainer_metrics, "label sets (multi-label)"),
+    "regression": TaskTraining("regression", "pearson", "Pearson", _regression_trainer_metrics,
+                               "numeric values (mean squared error)"),
+}
+"""task → :class:`TaskTraining`."""

@@ -19,8 +19,8 @@ from kanjo.errors import ConfigError, DataError, warn_data
 
 @dataclass
 class TrainingData:
-    """The rows a run trains and selects on, with their label ids (classification) or target
-    values (regression, float32)."""
+    """The rows a run trains and selects on, with their targets: label ids [n], or for
+    ``--task multi-label`` multi-hot rows [n, k] (``y_train``, ``y_dev``)."""
 
     labels: Targets
     train: Table
@@ -63,7 +63,7 @@ def prepare_data(data: Any, config: TrainConfig) -> TrainingData:
     ``data.*.integrity``)."""
     options = read_options(config)
     table = normalized(as_table(data, **options))
-    labels = targets_for(config.task, table, config.labels)
+    labels = targets_for(config.task, table, config.labels, config.label_sep)
     ids = labels.encode(table)
     report_duplicates(table, ids)
     soft = soft_targets(labels, table, config.soft_labels)
@@ -85,9 +85,10 @@ def prepare_data(data: Any, config: TrainConfig) -> TrainingData:
     source = _dev_source(table, dev_table, dev_idx)
     if not config.pseudo_labels:
         return TrainingData(labels, train, y_train, dev, y_dev, soft_train, dev_source=source)
-    if table.text_pairs is not None or config.task != "classification":
+    if table.text_pairs is not None or labels.task != "classification":
         raise ConfigError("--pseudo-labels trains on predicted class probabilities of single "
-                          "texts: it does not apply to sentence pairs or to a regression")
+                          f"texts: it does not apply to sentence pairs or to a {labels.task} "
+                          "task")
     labelled = set(table.texts) | set(dev.texts if dev is not None else ())
     pseudo = read_pseudo_labels(config.pseudo_labels, labels, labelled, rows=config.pseudo_rows,
                                 seed=config.seed, soft=config.soft_labels)
