@@ -39,11 +39,11 @@ def label_issues(
     from kanjo.training.cross_validation import cross_validate
 
     cfg = config
-    if cfg.task != "classification":
+    if cfg.task == "regression":  # classification and multi-label have probabilities
         from kanjo.errors import ConfigError
 
-        raise ConfigError(f"label-issues finds wrong class labels from out-of-fold class "
-                          f"probabilities: a {cfg.task} task has none",
+        raise ConfigError("label-issues finds wrong labels from out-of-fold class "
+                          "probabilities: a regression task has none",
                           hint="for a regression, look at the largest out-of-fold errors: "
                                "kanjo cv --task regression --predictions FILE")
     if output is not None:

@@ -21,12 +21,12 @@ EMBEDDINGS_BELOW = 500
 def choose_recipe(config: TrainConfig, train_rows: int, pairs: bool = False) -> tuple[str, str]:
     """(recipe, reason): ``tfidf``, ``embeddings`` or ``finetune``, and a sentence saying why
     (recorded in kanjo.json and printed before training). The embeddings recipe embeds single
-    texts for a classifier head: sentence pairs and a regression fine-tune (``auto``) or are
-    refused (``embeddings``, ConfigError)."""
+    texts for a classifier head (one-vs-rest heads for multi-label): sentence pairs and a
+    regression fine-tune (``auto``) or are refused (``embeddings``, ConfigError)."""
     if config.model == "tfidf":
         return "tfidf", "the model is the TF-IDF baseline"
     unsupported = "sentence pairs" if pairs else (
-        f"a {config.task} task" if config.task != "classification" else None)
+        "a regression task" if config.task == "regression" else None)
     if unsupported and config.recipe == "embeddings":
         raise ConfigError(f"the embeddings recipe classifies single texts, not {unsupported}",
                           hint="use --recipe finetune (or auto)")
