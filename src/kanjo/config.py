@@ -62,6 +62,9 @@ class RunConfig:
         return docs
 
 
+TASKS = ("classification", "regression", "multi-label")
+
+
 @dataclass
 class TrainConfig(RunConfig):
     """How to train. Defaults are the measured best recipe for the default encoder."""
@@ -74,6 +77,9 @@ class TrainConfig(RunConfig):
     class-balanced logistic-regression head whose strength and temperature are cross-validated
     on the training rows: seconds to train, calibrated on tens of rows) or 'auto': embeddings
     below 500 training rows, else finetune (benchmarks/small_data.py measured the switch)."""
+    task: str = "classification"
+    """'classification' (one label per row), 'regression' (a numeric target per row) or
+    'multi-label' (a set of labels per row, possibly empty)."""
     epochs: float = 4.0
     """Passes over the training rows."""
     lr: float = 1e-4
@@ -126,8 +132,15 @@ class TrainConfig(RunConfig):
     """Input format: auto, csv, tsv, jsonl, jrte."""
     text_column: str | None = None
     """Column holding the text (common names such as text/sentence are found by themselves)."""
+    text_pair_column: str | None = None
+    """Column holding the second text of a sentence pair (found by itself for sentence1/
+    sentence2, text_a/text_b and premise/hypothesis); the pair is the tokenizer's pair input."""
     label_column: str | None = None
     """Column holding the label (common names such as label/sentiment are found by themselves)."""
+    label_sep: str | None = None
+    """--task multi-label: the character between a row's labels (e.g. ';' for '部屋;食事');
+    None: each label cell is a JSON list (["部屋", "食事"]) or one label. A row with no label is
+    written [] in either form; an empty cell is a missing label and an error."""
     encoding: str | None = None
     """The data files' text encoding (e.g. cp932 for Excel on Japanese Windows); None: UTF-8,
     or UTF-16/32 when the file starts with their byte-order mark."""
@@ -145,6 +158,11 @@ class TrainConfig(RunConfig):
     """Train on a seeded random sample of this many pseudo-labelled rows; 0 = all."""
 
     def __post_init__(self) -> None:
+        if self.task not in TASKS:
+            raise ConfigError(f"task must be one of {', '.join(TASKS)}, got {self.task!r}")
+        if self.label_sep is not None and (self.task != "multi-label" or not self.label_sep):
+            raise ConfigError("label_sep separates the labels of a row: it needs --task "
+                              "multi-label and a non-empty separator")
         positive = {"epochs": self.epochs, "lr": self.lr, "batch_size": self.batch_size,
                     "max_length": self.max_length}
         for name, value in positive.items():
@@ -163,10 +181,14 @@ class TrainConfig(RunConfig):
                               f"got {self.soft_labels!r}")
         if self.soft_labels != "auto":
             self.soft_labels = bool(self.soft_labels)
+        if self.soft_labels is True and self.task == "multi-label":
+            raise ConfigError("soft_labels are label distributions: not with --task multi-label")
         if self.average_checkpoints < 0:
             raise ConfigError(f"average_checkpoints must be ≥ 0, got {self.average_checkpoints}")
         if self.rdrop < 0:
             raise ConfigError(f"rdrop must be ≥ 0, got {self.rdrop}")
+        if self.rdrop and self.task == "multi-label":
+            raise ConfigError("rdrop compares softmax distributions: not with --task multi-label")
         if self.class_weight not in ("none", "balanced"):
             raise ConfigError(f"class_weight must be 'none' or 'balanced', "
                               f"got {self.class_weight!r}")

@@ -60,6 +60,9 @@ Model = Annotated[str, typer.Argument(
 Format = Annotated[str, typer.Option(help="auto, csv, tsv, jsonl, jrte or txt.")]
 TextColumn = Annotated[str | None, typer.Option(help="Column holding the text.")]
 LabelColumn = Annotated[str | None, typer.Option(help="Column holding the label.")]
+TextPairColumn = Annotated[str | None, typer.Option(
+    help="Column holding the second text of a sentence pair (sentence2, text_b and hypothesis "
+         "are found by themselves).")]
 Device = Annotated[str, typer.Option(help="auto (a GPU when present), cpu, cuda, cuda:1, mps.")]
 Encoding = Annotated[str | None, typer.Option(
     help="The input's text encoding, e.g. cp932 (Excel on Japanese Windows) [utf-8].")]

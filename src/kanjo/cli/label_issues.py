@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from pathlib import Path
 from typing import Annotated
 
@@ -38,6 +39,13 @@ def label_issues(
     from kanjo.training.cross_validation import cross_validate
 
     cfg = config
+    if cfg.task == "regression":  # classification and multi-label have probabilities
+        from kanjo.errors import ConfigError
+
+        raise ConfigError("label-issues finds wrong labels from out-of-fold class "
+                          "probabilities: a regression task has none",
+                          hint="for a regression, look at the largest out-of-fold errors: "
+                               "kanjo cv --task regression --predictions FILE")
     if output is not None:
         check_output_file(output)
     report = cross_validate(data, cfg, folds)
@@ -46,11 +54,16 @@ def label_issues(
     names = report["labels"]
     proba = report["oof_proba"]
     issues = find_label_issues(report["y"], proba)
+
+    def named(ids: int | tuple[int, ...]) -> str:  # a label set: ["部屋", "食事"]
+        return names[ids] if isinstance(ids, int) else json.dumps(
+            [names[i] for i in ids], ensure_ascii=False)
+
     rows = []
     for issue in issues:
         row = report["rows"][issue.index]
-        rows.append([table.lines[row], table.texts[row], names[issue.given],
-                     names[issue.suggested], f"{issue.quality:.6f}",
+        rows.append([table.lines[row], table.texts[row], named(issue.given),
+                     named(issue.suggested), f"{issue.quality:.6f}",
                      *(f"{p:.6f}" for p in proba[issue.index])])
     if output is not None:
         buffer = io.StringIO()
@@ -59,7 +72,7 @@ def label_issues(
                          *(f"p_{n}" for n in names)])
         writer.writerows(rows)
         write_text_atomic(output, buffer.getvalue())
-    macro = report["summary"]["macro_f1"]["mean"]
+    macro = report["summary"]["macro_f1"]["mean"]  # multi-label: macro-F1 over the labels
     err.print(f"{len(issues)} of {report['n']} rows look mislabelled ({folds}-fold "
               f"cross-validation, macro-F1 {macro:.4f})"
               + (f"; written to {output}" if output is not None else ""))

@@ -16,6 +16,7 @@ from kanjo.cli.app import (
     LabelColumn,
     Model,
     TextColumn,
+    TextPairColumn,
     _quiet_libraries,
     app,
     err,
@@ -37,18 +38,24 @@ def evaluate(
     format: Format = "auto",
     text_column: TextColumn = None,
     label_column: LabelColumn = None,
+    text_pair_column: TextPairColumn = None,
     encoding: Encoding = None,
+    label_sep: Annotated[str | None, typer.Option(
+        help="Multi-label models: the character between a row's labels [as trained].")] = None,
     batch_size: Annotated[int, typer.Option(help="Texts per batch.")] = 64,
     device: Device = "auto",
 ) -> None:
-    """Accuracy, macro/weighted P/R/F1, per-class scores and the confusion matrix."""
+    """Accuracy, macro/weighted P/R/F1, per-class scores and the confusion matrix; for a
+    multi-label model micro/macro F1, subset accuracy, Hamming loss and per-label scores at
+    the model's thresholds; for a regression Pearson, Spearman, RMSE and MAE."""
     _quiet_libraries()
     from kanjo.inference.classifier import Classifier
 
     classifier = Classifier.load(model, device=device)
     metrics = classifier.evaluate(data, split=split, batch_size=batch_size, format=format,
                                   text_column=text_column, label_column=label_column,
-                                  encoding=encoding)
+                                  encoding=encoding, text_pair_column=text_pair_column,
+                                  label_sep=label_sep)
     if as_json:
         print(json.dumps(metrics, ensure_ascii=False, indent=2))
     else:
@@ -72,6 +79,7 @@ def predict(
     ] = None,
     format: Format = "auto",
     text_column: TextColumn = None,
+    text_pair_column: TextPairColumn = None,
     encoding: Encoding = None,
     batch_size: Annotated[int, typer.Option(help="Texts per batch.")] = 64,
     chunk_size: Annotated[int, typer.Option(
@@ -89,16 +97,19 @@ def predict(
         help="local (this process) or ray (Ray Data actors; ray.init() finds a cluster from "
              "RAY_ADDRESS, else starts a local one).")] = "local",
     actors: Annotated[int, typer.Option(help="Ray actors (--engine ray).")] = 2,
+    clip: Annotated[bool, typer.Option(
+        help="A regression's values clipped to the training range.")] = False,
     device: Device = "auto",
 ) -> None:
-    """Label, score and every class probability per text, in input order, with the input's
-    own columns carried through (an id column first; a plain-text input's line number) so the
-    output joins back to the input. Texts come from the arguments, --input, or piped standard
-    input."""
+    """Label, score and every class probability per text, in input order (a multi-label
+    model: the label set and every label's probability; a regression: the value), with the
+    input's own columns carried through (an id column first; a plain-text input's line number)
+    so the output joins back to the input. Texts come from the arguments, --input, or piped
+    standard input; sentence pairs from a CSV/TSV/JSONL --input with two text columns."""
     _quiet_libraries()
     from kanjo.inference.classifier import Classifier
     from kanjo.inference.prediction_writer import PredictionWriter, output_format
-    from kanjo.inference.streaming import parse_shard, predict_file
+    from kanjo.inference.streaming import check_clip, parse_shard, predict_file
 
     sources = list(input or [])
     items = list(texts or [])
@@ -126,7 +137,8 @@ def predict(
     if sources:
         try:
             result = predict_file(classifier, sources[0], output, format=format,
-                                  text_column=text_column, encoding=encoding,
+                                  text_column=text_column, text_pair_column=text_pair_column,
+                                  clip=clip, encoding=encoding,
                                   batch_size=batch_size, chunk_rows=chunk_size,
                                   shard=parse_shard(shard) if shard else (0, 1),
                                   resume=resume, progress=progress)
@@ -139,13 +151,16 @@ def predict(
     else:
         if resume or shard:
             raise KanjoError("--resume and --shard need --input FILE")
+        check_clip(classifier, clip)
         if output is not None:
             check_output_file(output)
-        proba = classifier.predict_proba(items, batch_size=batch_size)
+        outputs = classifier.predict_outputs(items, batch_size=batch_size)
+        if clip:
+            outputs = classifier.labels.clip(outputs)
         truncated = classifier.last_truncated
         writer = PredictionWriter(output_format(output) if output else "jsonl", ["text"],
-                                  classifier.labels.names)
-        text = writer.header() + writer.rows([{"text": t} for t in items], proba)
+                                  classifier.rule, classifier.labels.names)
+        text = writer.header() + writer.rows([{"text": t} for t in items], outputs)
         if output is None:
             sys.stdout.write(text)
         else:

@@ -78,8 +78,8 @@ def cv(
     report = cross_validate(data, config, folds, fold_seed)
     if predictions is not None:
         write_predictions(report, predictions)
-    for key in ("rows", "fold", "y", "oof_proba"):
-        report.pop(key)
+    for key in ("rows", "fold", "y", "oof_proba", "oof_labels"):
+        report.pop(key, None)
     _print_integrity(str(data), report["integrity"])
     if as_json:
         print(json.dumps(report, ensure_ascii=False, indent=2))

@@ -44,8 +44,9 @@ def pad_ids(rows: Sequence[Sequence[int]], pad_id: int) -> tuple[np.ndarray, np.
 
 
 class Collator:
-    """Dynamic padding for ``Trainer``: each batch of ``{"input_ids", "labels"[, "soft_labels"]}``
-    rows is padded to its own longest row with the tokenizer's pad token."""
+    """Dynamic padding for ``Trainer``: each batch of ``{"input_ids"[, "token_type_ids"],
+    "labels"[, "soft_labels"]}`` rows is padded to its own longest row with the tokenizer's pad
+    token (and pad segment id)."""
 
     def __init__(self, tokenizer: Any):
         self.tokenizer = tokenizer
@@ -53,7 +54,8 @@ class Collator:
     def __call__(self, rows: list[dict[str, Any]]) -> dict[str, Any]:
         import torch
 
-        batch = self.tokenizer.pad({"input_ids": [r["input_ids"] for r in rows]},
+        keys = ("input_ids", "token_type_ids") if "token_type_ids" in rows[0] else ("input_ids",)
+        batch = self.tokenizer.pad({key: [r[key] for r in rows] for key in keys},
                                    return_tensors="pt")
         batch["labels"] = torch.tensor([r["labels"] for r in rows])
         if "soft_labels" in rows[0]:

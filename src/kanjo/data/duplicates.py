@@ -18,12 +18,22 @@ from kanjo.data.readers import Table
 from kanjo.errors import warn_data
 
 
-def duplicate_groups(texts: Sequence[str]) -> np.ndarray:
-    """A group id [n] (int64) per text: equal after NFKC ⇔ equal id (ids in first-seen
-    order)."""
-    seen: dict[str, int] = {}
-    return np.array([seen.setdefault(normalize_text(t), len(seen)) for t in texts],
-                    dtype=np.int64)
+def duplicate_groups(texts: Sequence[str] | Sequence[tuple[str, str]]) -> np.ndarray:
+    """A group id [n] (int64) per text or ``(text, text_pair)`` pair: equal after NFKC ⇔
+    equal id (ids in first-seen order)."""
+    seen: dict[str | tuple[str, ...], int] = {}
+    return np.array([seen.setdefault(_key(t), len(seen)) for t in texts], dtype=np.int64)
+
+
+def split_groups(table: Table) -> np.ndarray:
+    """Rows that must stay on one side of a split [n] (int64): copies of a text; for sentence
+    pairs every pair that shares its first text (a premise asked with several hypotheses), so
+    that no premise is both trained on and scored."""
+    return duplicate_groups(table.texts)
+
+
+def _key(text: str | tuple[str, str]) -> str | tuple[str, ...]:
+    return normalize_text(text) if isinstance(text, str) else tuple(map(normalize_text, text))
 
 
 @dataclass
@@ -42,11 +52,12 @@ class Duplicates:
 
 def find_duplicates(table: Table, ids: np.ndarray | None = None) -> Duplicates:
     """The duplicated texts of ``table`` (labels from ``ids``, else ``table.labels``)."""
-    groups = duplicate_groups(table.texts)
+    groups = duplicate_groups(table.inputs)
     members: dict[int, list[int]] = {}
     for row, group in enumerate(groups.tolist()):
         members.setdefault(group, []).append(row)
-    labels = ids.tolist() if ids is not None else table.labels
+    labels = table.labels if ids is None else [
+        tuple(v) if isinstance(v, list) else v for v in ids.tolist()]  # label sets: [n, k]
     out = Duplicates()
     for rows in members.values():
         if len(rows) > 1:
@@ -82,6 +93,6 @@ def report_duplicates(table: Table, ids: np.ndarray | None = None) -> Duplicates
 
 
 def overlap(train: Table, dev: Table) -> list[int]:
-    """Rows (0-based) of ``dev`` whose text is also a text of ``train`` (after NFKC)."""
-    seen = {normalize_text(t) for t in train.texts}
-    return [i for i, t in enumerate(dev.texts) if normalize_text(t) in seen]
+    """Rows (0-based) of ``dev`` whose text (or pair) is also one of ``train`` (after NFKC)."""
+    seen = {_key(t) for t in train.inputs}
+    return [i for i, t in enumerate(dev.inputs) if _key(t) in seen]

@@ -23,9 +23,10 @@ def as_table(data: Any, *, format: str = "auto", text_column: str | None = None,
              label_column: str | None = None, require_labels: bool = True,
              **read_options: Any) -> Table:
     """``data`` as a Table: a path (read with :func:`read_table` and ``read_options``), a Table,
-    a DataFrame (its columns found like a CSV file's), a sequence of ``(text, label)`` pairs or
-    of mappings, or a ``(texts, labels)`` pair of equal-length sequences. Rows are numbered from
-    1 in error messages. Raises :class:`ConfigError` for any other type and
+    a DataFrame (its columns found like a CSV file's, two text columns as sentence pairs), a
+    sequence of ``(text, label)`` or ``((text, text_pair), label)`` rows or of mappings, or a
+    ``(texts, labels)`` pair of equal-length sequences. Rows are numbered from 1 in error
+    messages. Raises :class:`ConfigError` for any other type and
     :class:`~kanjo.errors.DataError` for bad rows."""
     if isinstance(data, Table):
         return data
@@ -34,7 +35,7 @@ def as_table(data: Any, *, format: str = "auto", text_column: str | None = None,
                           require_labels=require_labels, **read_options)
     source, records = _records(data)
     table = _from_records(source, "memory", records, text_column, label_column, None, None,
-                          require_labels)
+                          require_labels, read_options.get("text_pair_column"))
     _check_texts(table)
     return table
 
@@ -43,7 +44,9 @@ def fingerprint(table: Table) -> str:
     """sha256 of the file a table was read from, or of its rows when it came from memory."""
     if table.path.is_file():
         return sha256_file(table.path)
-    rows = json.dumps([table.texts, table.labels, table.soft, table.splits], ensure_ascii=False)
+    rows = json.dumps([table.texts, table.labels, table.soft, table.splits]
+                      + ([table.text_pairs] if table.text_pairs is not None else []),
+                      ensure_ascii=False)
     return hashlib.sha256(rows.encode("utf-8")).hexdigest()
 
 
@@ -64,7 +67,12 @@ def _records(data: Any) -> tuple[Path, list[tuple[int, dict]]]:
             if isinstance(row, Mapping):
                 records.append((i, {str(k): v for k, v in row.items()}))
             elif isinstance(row, Sequence) and not isinstance(row, str) and len(row) == 2:
-                records.append((i, {"text": row[0], "label": row[1]}))
+                text = row[0]
+                if isinstance(text, tuple | list) and len(text) == 2:  # ((text, pair), label)
+                    records.append((i, {"text": text[0], "text_pair": text[1],
+                                        "label": row[1]}))
+                else:
+                    records.append((i, {"text": text, "label": row[1]}))
             else:
                 raise ConfigError(f"row {i} of the data is a {type(row).__name__}: give (text, "
                                   "label) pairs, mappings with text and label keys, or a "

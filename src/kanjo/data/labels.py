@@ -15,9 +15,12 @@ from kanjo.errors import DataError, warn_data
 
 @dataclass(frozen=True)
 class LabelSet:
-    """Ordered, unique label names; id ``i`` is ``names[i]``."""
+    """Ordered, unique label names; id ``i`` is ``names[i]``: the targets of
+    ``--task classification``."""
 
     names: tuple[str, ...]
+
+    task = "classification"
 
     def __post_init__(self) -> None:
         if len(self.names) < 2:
@@ -125,7 +128,8 @@ class LabelSet:
             raise DataError(f"has a single class ('{only}'): a classifier needs at least two",
                             file=table.path)
 
-    def counts(self, ids: Sequence[int]) -> dict[str, int]:
+    def counts(self, ids: Sequence[int] | np.ndarray) -> dict[str, int]:
+        """Rows per label of label ids [n]."""
         counter = Counter(int(i) for i in ids)
         return {name: counter.get(i, 0) for i, name in enumerate(self.names)}
 

@@ -23,15 +23,23 @@ FORMATS = ("auto", "csv", "tsv", "jsonl", "jrte", "txt")
 TEXT_COLUMNS = ("text", "sentence", "review", "content", "body", "テキスト", "文章", "本文",
                 "レビュー", "口コミ", "コメント", "文", "内容")
 LABEL_COLUMNS = ("label", "labels", "sentiment", "category", "class", "ラベル", "感情",
-                 "極性", "評価", "カテゴリ", "カテゴリー", "分類", "クラス")
+                 "極性", "評価", "カテゴリ", "カテゴリー", "分類", "クラス", "score", "rating",
+                 "stars", "similarity", "スコア", "点数")
 SPLIT_COLUMNS = ("split", "usage", "分割", "用途")
+# sentence pairs found by themselves: (first text, second text), the tokenizer's pair order
+PAIR_COLUMNS = (("sentence1", "sentence2"), ("text_a", "text_b"), ("premise", "hypothesis"),
+                ("text", "text_pair"))
 SOFT_COLUMNS = ("judges", "soft_labels", "label_distribution", "probabilities")
 # The JRTE corpus' classification files share one layout; the id prefix names the task.
 # label value → name, in id order (unknown prefixes read as pn, the sentiment file)
 JRTE_TASKS = {
     "pn": {"-1": "negative", "0": "neutral", "1": "positive"},
     "rhr": {"0": "not_reputation", "1": "reputation"},  # is the sentence about the hotel?
+    "rte": {"0": "non_entailment", "1": "entailment"},  # pairs: does the premise entail it?
 }
+JRTE_PAIR_TASKS = ("rte",)
+"""JRTE tasks whose rows are sentence pairs: id, label, hypothesis, premise, judges,
+reasoning, usage."""
 JRTE_LABELS = JRTE_TASKS["pn"]
 # Cells that hold no label: empty, or NaN as pandas and numpy print a missing number. Words
 # such as none, null, NA and N/A are real labels ("no opinion", "not applicable").
@@ -40,7 +48,8 @@ _MISSING = {"", "nan"}
 
 @dataclass
 class Table:
-    """Rows of text with optional labels, per-row label distributions and split names."""
+    """Rows of text (or of sentence pairs: ``texts[i]`` with ``text_pairs[i]``) with optional
+    labels, per-row label distributions and split names."""
 
     path: Path
     format: str
@@ -51,6 +60,8 @@ class Table:
     splits: list[str] | None = None
     label_names: tuple[str, ...] | None = None  # a format's own label order (JRTE)
     columns: dict[str, str] = field(default_factory=dict)
+    text_pairs: list[str] | None = None
+    """The second text of each row's pair (the premise's hypothesis, sentence2), or None."""
     stats: dict[str, object] = field(default_factory=dict)
     """What reading the file found: rows_read and, when non-zero, header_repeats (lines),
     empty_rows_skipped; later steps add labels_merged, duplicates, conflicts and
@@ -58,6 +69,13 @@ class Table:
 
     def __len__(self) -> int:
         return len(self.texts)
+
+    @property
+    def inputs(self) -> list[str] | list[tuple[str, str]]:
+        """What a model reads per row: the text, or the ``(text, text_pair)`` pair."""
+        if self.text_pairs is None:
+            return self.texts
+        return list(zip(self.texts, self.text_pairs, strict=True))
 
     def subset(self, index: Sequence[int]) -> Table:
         """The rows at ``index`` (in that order)."""
@@ -69,6 +87,7 @@ class Table:
         return Table(
             self.path, self.format, take(self.texts), take(self.lines), take(self.labels),
             take(self.soft), take(self.splits), self.label_names, dict(self.columns),
+            take(self.text_pairs),
         )
 
     def where_split(self, *names: str) -> Table:
@@ -91,6 +110,7 @@ def read_table(
     soft_column: str | None = None,
     require_labels: bool = True,
     encoding: str | None = None,
+    text_pair_column: str | None = None,
 ) -> Table:
     """Read a labelled (or, with ``require_labels=False``, unlabelled) text table.
 
@@ -99,7 +119,9 @@ def read_table(
     the default UTF-8 (a UTF-8 or UTF-16 BOM is honoured). Rows with no content at all
     (blank lines, ``,,,``) and a header repeated mid-file are skipped with a
     :class:`~kanjo.errors.DataWarning` naming the lines; anything that cannot be read exactly
-    raises :class:`DataError` with the file, the line and the problem."""
+    raises :class:`DataError` with the file, the line and the problem. Sentence pairs: the
+    ``text_pair_column`` (or a pair of :data:`PAIR_COLUMNS` found by itself, or a JRTE rte
+    file) fills ``table.text_pairs``."""
     path = Path(path)
     fmt = detect_format(path, require_labels) if format in ("auto", None) else format
     if fmt not in FORMATS[1:]:
@@ -123,7 +145,7 @@ def read_table(
             records = _read_delimited(path, text, lines, fmt, stats)
         table = _from_records(
             path, fmt, records, text_column, label_column, split_column, soft_column,
-            require_labels,
+            require_labels, text_pair_column,
         )
     table.stats = {"rows_read": len(table), **stats}
     if fmt != "txt":
@@ -134,7 +156,8 @@ def read_table(
 
 
 def read_texts(path: str | Path, format: str = "auto", text_column: str | None = None,
-               encoding: str | None = None, blank_lines: str = "skip") -> Table:
+               encoding: str | None = None, blank_lines: str = "skip",
+               text_pair_column: str | None = None) -> Table:
     """Read texts only (for predict and pretrain). Plain text (``.txt``, and any file whose
     extension names no table format, or that has none) is one text per line, kept exactly;
     ``blank_lines`` says what an empty or whitespace-only line of it is: ``"skip"`` (a
@@ -144,7 +167,7 @@ def read_texts(path: str | Path, format: str = "auto", text_column: str | None =
     if format == "tsv" and _looks_like_jrte(path):
         format = "jrte"
     table = read_table(path, format, text_column=text_column, require_labels=False,
-                       encoding=encoding)
+                       encoding=encoding, text_pair_column=text_pair_column)
     if table.format == "txt":
         blank = [i for i, text in enumerate(table.texts) if not text.strip()]
         if blank and blank_lines == "error":
@@ -197,6 +220,8 @@ def _looks_like_jrte(path: Path) -> bool:
             first = handle.readline().rstrip("\r\n").split("\t")
     except (OSError, UnicodeDecodeError):
         return False
+    if len(first) == 7 and _jrte_task(first[0]) in JRTE_PAIR_TASKS:
+        return first[1] in JRTE_TASKS["rte"]
     return (len(first) == 5 and first[1] in JRTE_LABELS
             and first[3].strip().startswith(("{", "[", "null")))
 
@@ -490,7 +515,7 @@ def _pick(columns: Sequence[str], wanted: str | None, candidates: Sequence[str],
         if name in lowered:
             return lowered[name]
     if required:
-        option = "--text-column" if role == "text" else f"--{role}-column"
+        option = f"--{role}-column"
         raise DataError(
             f"has no {role} column (looked for {', '.join(candidates)})",
             file=path,
@@ -517,17 +542,19 @@ def _cell(value: object) -> str | None:
 
 def _from_records(path: Path, fmt: str, records: list[tuple[int, dict]], text_column: str | None,
                   label_column: str | None, split_column: str | None, soft_column: str | None,
-                  require_labels: bool) -> Table:
+                  require_labels: bool, text_pair_column: str | None = None) -> Table:
     if not records:
         raise DataError("contains no rows", file=path)
     columns = list(dict.fromkeys(k for _, record in records for k in record))
-    text_col = _pick(columns, text_column, TEXT_COLUMNS, "text", path, True)
+    text_col, pair_col = _pair_columns(columns, text_column, text_pair_column, path)
     label_col = split_col = soft_col = None
     if require_labels:  # texts alone (predict, pretrain) do not depend on the other cells
         label_col = _pick(columns, label_column, LABEL_COLUMNS, "label", path, True)
         split_col = _pick(columns, split_column, SPLIT_COLUMNS, "split", path, False)
         soft_col = _pick(columns, soft_column, SOFT_COLUMNS, "soft-label", path, False)
     table = Table(path, fmt, [], [], columns={"text": text_col})
+    if pair_col:
+        table.text_pairs, table.columns["text_pair"] = [], pair_col
     if label_col:
         table.labels, table.columns["label"] = [], label_col
     if split_col:
@@ -541,15 +568,30 @@ def _from_records(path: Path, fmt: str, records: list[tuple[int, dict]], text_co
                             file=path, line=number)
         table.texts.append(raw_text or "")
         table.lines.append(number)
+        if pair_col:
+            raw_pair = record.get(pair_col)
+            if raw_pair is None or raw_pair == "":
+                raise DataError(f"the second text ('{pair_col}') is missing", file=path,
+                                line=number)
+            if not isinstance(raw_pair, str):
+                raise DataError(f"the second text ('{pair_col}') is a "
+                                f"{type(raw_pair).__name__}, not a string", file=path,
+                                line=number)
+            table.text_pairs.append(raw_pair)
         if label_col:
             try:
-                label = _cell(record.get(label_col))
+                value = record.get(label_col)
+                # a JSON list (JSONL, a DataFrame of lists) keeps its JSON text, as a CSV cell
+                # holds it: kanjo.data.label_sets reads both the same way
+                label = json.dumps(value, ensure_ascii=False) if isinstance(value, list) \
+                    else _cell(value)
             except TypeError as exc:
                 raise DataError(f"the label ('{label_col}') is a JSON {exc}, not a name",
                                 file=path, line=number) from None
             if label is None:
                 raise DataError(f"the label ('{label_col}') is missing or NaN", file=path,
-                                line=number)
+                                line=number, hint="fill it in (with --task multi-label, [] "
+                                "is a row with no label)")
             table.labels.append(label)
         if split_col:
             try:
@@ -562,6 +604,30 @@ def _from_records(path: Path, fmt: str, records: list[tuple[int, dict]], text_co
         if soft_col:
             table.soft.append(_parse_soft(record.get(soft_col), path, number))
     return table
+
+
+def _pair_columns(columns: Sequence[str], text_column: str | None, pair_column: str | None,
+                  path: Path) -> tuple[str, str | None]:
+    """(text column, pair column or None): the named columns, else a pair of
+    :data:`PAIR_COLUMNS` whose first member is the text column (or, with no text column named,
+    the first pair the file has both columns of), else the single text column."""
+    if pair_column is not None:
+        _pick(columns, pair_column, (), "text-pair", path, True)  # a named column must exist
+    if text_column is None:
+        for first, second in PAIR_COLUMNS:
+            if first in columns and (pair_column is not None or second in columns):
+                text_column = first
+                break
+    text_col = _pick(columns, text_column, TEXT_COLUMNS, "text", path, True)
+    if pair_column is None:
+        partner = dict(PAIR_COLUMNS).get(text_col)
+        pair_column = partner if partner in columns else None
+        if pair_column is None:
+            return text_col, None
+    pair_col = _pick(columns, pair_column, (), "text-pair", path, True)
+    if pair_col == text_col:
+        raise DataError(f"the text and its pair are the same column '{text_col}'", file=path)
+    return text_col, pair_col
 
 
 def _parse_soft(value: object, path: Path, line: int) -> dict[str, float]:
@@ -589,22 +655,31 @@ def _parse_soft(value: object, path: Path, line: int) -> dict[str, float]:
 
 def _read_jrte(path: Path, lines: list[tuple[int, str]]) -> Table:
     """A JRTE classification file (pn: sentiment, rhr: hotel reputation): headerless TSV of
-    id, label, text, judges JSON, usage. Judges are vote counts; rows asked more than once hold
-    a list of them (summed); a row without votes (null) counts as one vote for its label."""
+    id, label, text, judges JSON, usage; or the entailment file (rte, ids ``rte…``): id, label,
+    hypothesis, premise, judges, reasoning, usage, read as (premise, hypothesis) pairs.
+    Judges are vote counts; rows asked more than once hold a list of them (summed); a row
+    without votes (null) counts as one vote for its label."""
     task = _jrte_task(lines[0][1].split("\t", 1)[0]) if lines else "pn"
     names = JRTE_TASKS[task]
+    pairs = task in JRTE_PAIR_TASKS
     table = Table(path, "jrte", [], [], labels=[], soft=[], splits=[],
-                  label_names=tuple(names.values()))
+                  label_names=tuple(names.values()), text_pairs=[] if pairs else None)
+    layout = ((7, "id, label, hypothesis, premise, judges, reasoning, usage") if pairs
+              else (5, "id, label, text, judges, usage"))
     for number, line in lines:
         fields = line.split("\t")
-        if len(fields) != 5:
+        if len(fields) != layout[0]:
             raise DataError(
-                f"has {len(fields)} tab-separated fields, the JRTE format has 5 "
-                "(id, label, text, judges, usage)",
+                f"has {len(fields)} tab-separated fields, the JRTE {task} format has "
+                f"{layout[0]} ({layout[1]})",
                 file=path,
                 line=number,
             )
-        _, label, text, judges, usage = fields
+        if pairs:  # the premise first, as NLI models read (premise, hypothesis)
+            _, label, hypothesis, text, judges, _, usage = fields
+            table.text_pairs.append(hypothesis)
+        else:
+            _, label, text, judges, usage = fields
         if label not in names:
             *first, last = names
             raise DataError(f"label '{label}' is not {', '.join(first)} or {last} (JRTE {task})",
@@ -623,9 +698,10 @@ def _read_jrte(path: Path, lines: list[tuple[int, str]]) -> Table:
 
 
 def _jrte_task(row_id: str) -> str:
-    """The task of a JRTE file from its first id's letters (``pn…`` → pn, ``rhr…`` → rhr)."""
+    """The task of a JRTE file from its first id's letters (``pn…`` → pn, ``rhr…`` → rhr,
+    ``rteC30…`` → rte)."""
     letters = re.match(r"[a-z]*", row_id.strip().lower()).group()
-    return letters if letters in JRTE_TASKS else "pn"
+    return next((task for task in JRTE_TASKS if letters.startswith(task)), "pn")
 
 
 def _jrte_votes(judges: str, path: Path, line: int) -> dict[str, float] | None:
@@ -648,4 +724,8 @@ def _check_texts(table: Table) -> None:
     for i, text in enumerate(table.texts):
         if not text.strip():
             raise table.error(i, "the text is empty or only whitespace",
+                              hint="remove the row or fill in its text")
+    for i, text in enumerate(table.text_pairs or ()):
+        if not text.strip():
+            raise table.error(i, "the second text of the pair is empty or only whitespace",
                               hint="remove the row or fill in its text")

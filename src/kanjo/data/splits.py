@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from kanjo.data.duplicates import duplicate_groups
+from kanjo.data.duplicates import split_groups
 from kanjo.data.readers import Table
 from kanjo.errors import ConfigError, DataError, warn_data
 
@@ -44,6 +44,19 @@ def train_dev_split(
     return _held_out(table, ids, train, dev_fraction, seed)
 
 
+STRATA = 5
+"""Quantile bins a numeric (regression) target is stratified by."""
+
+
+def strata(y: np.ndarray) -> np.ndarray:
+    """What a split is stratified by [n] (int64): the class ids, or for a numeric target its
+    :data:`STRATA` quantile bins (fewer when values repeat)."""
+    if np.issubdtype(y.dtype, np.integer):
+        return y
+    edges = np.unique(np.quantile(y, np.linspace(0, 1, STRATA + 1)[1:-1]))
+    return np.searchsorted(edges, y, side="right").astype(np.int64)
+
+
 def _held_out(table: Table, ids: np.ndarray, train: np.ndarray, dev_fraction: float,
               seed: int) -> tuple[np.ndarray, np.ndarray]:
     """A seeded split of the rows ``train``, stratified by label over distinct texts: copies
@@ -51,9 +64,11 @@ def _held_out(table: Table, ids: np.ndarray, train: np.ndarray, dev_fraction: fl
     class with a single text stays in training (with a warning: it is never evaluated)."""
     from sklearn.model_selection import train_test_split  # lazy: keeps `kanjo predict` fast
 
-    groups = duplicate_groups([table.texts[i] for i in train])
+    groups = split_groups(table.subset(train))
     first = np.unique(groups, return_index=True)[1]  # each text's first row, in group order
-    group_label = ids[train][first]
+    if ids.ndim == 2:  # multi-hot [n, k]: --task multi-label
+        return _held_out_label_sets(table, ids[train][first], train, groups, dev_fraction, seed)
+    group_label = strata(ids[train])[first]
     per_class = np.bincount(group_label)
     lonely = [int(c) for c in np.flatnonzero(per_class == 1)]
     if lonely and len(lonely) == len(per_class[per_class > 0]):
@@ -76,5 +91,25 @@ def _held_out(table: Table, ids: np.ndarray, train: np.ndarray, dev_fraction: fl
                         file=table.path, hint="pass --dev FILE")
     _, dev_groups = train_test_split(pool, test_size=n_dev, random_state=seed,
                                      stratify=group_label[pool])
+    in_dev = np.isin(groups, dev_groups)
+    return np.sort(train[~in_dev]), np.sort(train[in_dev])
+
+
+def _held_out_label_sets(table: Table, y: np.ndarray, train: np.ndarray, groups: np.ndarray,
+                         dev_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The multi-label form of :func:`_held_out`: distinct texts (label sets ``y`` [texts, k])
+    split by iterative stratification (Sechidis et al., 2011, "On the Stratification of
+    Multi-label Data", as the iterative-stratification package implements it), which keeps
+    each label's share — and that of the rows with no label — close on both sides."""
+    from iterstrat.ml_stratifiers import MultilabelStratifiedShuffleSplit
+
+    n_dev = max(int(round(dev_fraction * len(y))), 1)
+    if n_dev >= len(y) - 1:
+        raise DataError(f"has too few rows ({len(train)}) to hold out a dev split",
+                        file=table.path, hint="pass --dev FILE")
+    # a column for "no label" so that rows without any label are stratified too
+    strata = np.column_stack([y, y.sum(axis=1) == 0]).astype(int)
+    splitter = MultilabelStratifiedShuffleSplit(n_splits=1, test_size=n_dev, random_state=seed)
+    _, dev_groups = next(splitter.split(np.zeros(len(y)), strata))
     in_dev = np.isin(groups, dev_groups)
     return np.sort(train[~in_dev]), np.sort(train[in_dev])

@@ -39,15 +39,27 @@ class Chunk:
     lines: list[int]
     records: list[dict[str, Any]]
     columns: list[str]
+    text_pairs: list[str] | None = None
+    """The second text of each row of a sentence-pair input (None: single texts)."""
 
     def __len__(self) -> int:
         return len(self.texts)
 
+    @property
+    def inputs(self) -> list[str] | list[tuple[str, str]]:
+        """What a model reads: the texts, or ``(text, text_pair)`` tuples."""
+        if self.text_pairs is None:
+            return self.texts
+        return list(zip(self.texts, self.text_pairs, strict=True))
+
 
 def stream_texts(source: str | Path, format: str = "auto", text_column: str | None = None,
-                 encoding: str | None = None, chunk_rows: int = CHUNK_ROWS) -> Iterator[Chunk]:
+                 encoding: str | None = None, chunk_rows: int = CHUNK_ROWS,
+                 text_pair_column: str | None = None) -> Iterator[Chunk]:
     """The texts of ``source`` (a path, or ``"-"`` for standard input, read as plain text) in
-    chunks of at most ``chunk_rows`` rows, in input order. A plain-text line that is empty or
+    chunks of at most ``chunk_rows`` rows, in input order; sentence pairs (``text_pairs``)
+    where a table has a second text column (``text_pair_column``, or one of the pair names
+    :func:`~kanjo.data.readers.read_texts` finds). A plain-text line that is empty or
     only whitespace is an error (output row *n* must be input line *n*). Raises
     :class:`DataError` naming the file and line for anything ``read_texts`` refuses; the error
     comes when the read reaches the bad row."""
@@ -69,9 +81,10 @@ def stream_texts(source: str | Path, format: str = "auto", text_column: str | No
                 yield from _plain_chunks(path, _lines(handle), chunk_rows,
                                          check_table=format in ("auto", None))
             elif fmt == "csv":
-                yield from _csv_chunks(path, handle, text_column, chunk_rows)
+                yield from _csv_chunks(path, handle, text_column, chunk_rows, text_pair_column)
             else:
-                yield from _line_chunks(path, fmt, _lines(handle), text_column, chunk_rows)
+                yield from _line_chunks(path, fmt, _lines(handle), text_column, chunk_rows,
+                                        text_pair_column)
     except UnicodeDecodeError:
         readers.decode_file(path, encoding)  # raises the whole-file reader's exact error
         raise
@@ -155,15 +168,19 @@ def _plain_chunks(path: str | Path, lines: Iterator[tuple[int, str]], chunk_rows
 
 
 def _line_chunks(path: Path, fmt: str, lines: Iterator[tuple[int, str]],
-                 text_column: str | None, chunk_rows: int) -> Iterator[Chunk]:
+                 text_column: str | None, chunk_rows: int,
+                 text_pair_column: str | None = None) -> Iterator[Chunk]:
     """JSONL, TSV and JRTE: a chunk of physical lines at a time (TSV with its header line)."""
     index, rows, header = 0, 0, None
     columns: list[str] = []
     while part := list(islice(lines, chunk_rows)):
         if fmt == "jrte":
             table = readers._read_jrte(path, [(n, line) for n, line in part if line.strip()])
-            records = [dict(zip(("id", "label", "text", "judges", "usage"), line.split("\t"),
-                                strict=True)) for _, line in part if line.strip()]
+            fields = (("id", "label", "text_pair", "text", "judges", "reasoning", "usage")
+                      if table.text_pairs is not None
+                      else ("id", "label", "text", "judges", "usage"))
+            records = [dict(zip(fields, line.split("\t"), strict=True))
+                       for _, line in part if line.strip()]
         else:
             if fmt == "jsonl":
                 first = "\n".join(line for _, line in part) if index == 0 else ""
@@ -182,15 +199,17 @@ def _line_chunks(path: Path, fmt: str, lines: Iterator[tuple[int, str]],
             if not numbered:
                 continue
             table = readers._from_records(path, fmt, numbered, text_column, None, None, None,
-                                          require_labels=False)
+                                          require_labels=False,
+                                          text_pair_column=text_pair_column)
             text_column = table.columns["text"]
+            text_pair_column = table.columns.get("text_pair") or text_pair_column
             records = [record for _, record in numbered]
         if not len(table):
             continue
         readers._check_texts(table)
         columns += [k for record in records for k in record if k not in columns]
         rows += len(table)
-        yield Chunk(index, table.texts, table.lines, records, list(columns))
+        yield Chunk(index, table.texts, table.lines, records, list(columns), table.text_pairs)
         index += 1
     if header is None and fmt == "tsv":
         raise DataError("is empty", file=path)
@@ -199,7 +218,7 @@ def _line_chunks(path: Path, fmt: str, lines: Iterator[tuple[int, str]],
 
 
 def _csv_chunks(path: Path, handle: IO[str], text_column: str | None,
-                chunk_rows: int) -> Iterator[Chunk]:
+                chunk_rows: int, text_pair_column: str | None = None) -> Iterator[Chunk]:
     """CSV: records parsed strictly from the stream (quoted cells may span lines), the header
     put before each chunk's rows."""
     index, rows, header = 0, 0, None
@@ -221,12 +240,14 @@ def _csv_chunks(path: Path, handle: IO[str], text_column: str | None,
         if not numbered:
             continue
         table = readers._from_records(path, "csv", numbered, text_column, None, None, None,
-                                      require_labels=False)
+                                      require_labels=False, text_pair_column=text_pair_column)
         text_column = table.columns["text"]
+        text_pair_column = table.columns.get("text_pair") or text_pair_column
         readers._check_texts(table)
         records = [record for _, record in numbered]
         rows += len(table)
-        yield Chunk(index, table.texts, table.lines, records, list(records[0]))
+        yield Chunk(index, table.texts, table.lines, records, list(records[0]),
+                    table.text_pairs)
         index += 1
     if header is None:
         raise DataError("is empty", file=path)

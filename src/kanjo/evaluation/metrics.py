@@ -45,5 +45,15 @@ def classification_metrics(
 
 
 def summary_line(metrics: dict[str, Any]) -> str:
+    """The headline figures in one line (multi-label: :mod:`kanjo.evaluation.multi_label`'s)."""
+    if metrics.get("task") == "multi-label":
+        from kanjo.evaluation.multi_label import summary_line as multi_label_line
+
+        return multi_label_line(metrics)
+    """One line of the headline figures: classification's, or a regression's."""
+    if "pearson" in metrics:
+        from kanjo.evaluation.regression_metrics import regression_summary
+
+        return regression_summary(metrics)
     return (f"macro-F1 {metrics['macro_f1']:.4f} · accuracy {metrics['accuracy']:.4f} · "
             f"weighted-F1 {metrics['weighted_f1']:.4f} · n={metrics['n']}")

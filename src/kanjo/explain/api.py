@@ -24,18 +24,28 @@ def explain(classifier: Any, texts: Sequence[str], target: str | None = None,
     baseline's exact per-n-gram contributions to the centred log-odds), or ``auto``: the first
     for torch models, the second for ONNX exports, the third for tfidf. Integrated-gradients
     options: ``steps`` along the path, ``internal_batch_size`` rows per forward pass,
-    ``batch_size`` texts attributed together.
+    ``batch_size`` texts attributed together. A multi-label model is explained by occlusion
+    on the target label's own probability (``auto`` picks it; the others attribute softmax
+    log-odds and refuse), the target defaulting to the most probable label.
 
     Raises :class:`KanjoError` for an empty text, an unknown target (naming the labels) or a
     method the backend cannot run."""
     if isinstance(texts, str):
         raise TypeError("pass a list of texts, not a single string")
     texts = list(texts)
+    classifier.require_classes("explain")
+    classifier.require_single_texts("explain")
     names = list(classifier.labels.names)
     if target is not None and target not in names:
         raise KanjoError(f"unknown target label {target!r}",
                          hint=f"the model's labels are {', '.join(names)}")
     kind = classifier.backend.kind
+    if getattr(classifier, "task", "classification") == "multi-label":
+        if method not in ("auto", "occlusion"):
+            raise ConfigError(f"--method {method} attributes a softmax: a multi-label model is "
+                              "explained by occlusion of each label's own probability",
+                              hint="use --method occlusion (or auto)")
+        method = "occlusion"
     method = _resolve(method, kind)
     if steps < 1 or batch_size < 1 or (internal_batch_size is not None and internal_batch_size < 1):
         raise ConfigError("--steps, --batch-size and --internal-batch-size must be ≥ 1")
@@ -111,7 +121,8 @@ def _by_occlusion(classifier: Any, texts: list[str], targets: list[int]) -> list
             limits[i] = tokens.seen_end if tokens.truncated else None
     rows = []
     for text, limit, units in zip(texts, limits, occlusion(
-            backend, classifier.temperature, texts, targets, limits), strict=True):
+            backend, classifier.temperature, texts, targets, limits,
+            probabilities=classifier.probabilities), strict=True):
         words = [{"word": text[s:e], "start": s, "end": e, "score": score}
                  for s, e, score in units]
         pieces = [{"piece": w["word"], "start": w["start"], "end": w["end"],

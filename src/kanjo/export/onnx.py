@@ -80,7 +80,8 @@ def export(model: str | Path, out: str | Path, quantize: str | None = None,
             info["vocab_trim"] = trim_model_dir(source, trimmed, trim_texts or ())
             backend = TorchBackend.load(trimmed, backend.max_length, "cpu")
         info["quantization"] = _write_onnx(backend, staged / MODEL_FILE, quantize,
-                                           calibration_texts or [])
+                                           calibration_texts or [],
+                                           bool(classifier.meta.get("pairs")))
         _write_tokenizer(backend, staged)
         if trim_vocab:
             shutil.rmtree(staged / ".trimmed")
@@ -114,55 +115,67 @@ def training_texts(meta: dict[str, Any], model: Path) -> list[str]:
                           "training", file=model / "kanjo.json", hint=hint)
     config = meta.get("config") or {}
     table = read_table(path, config.get("format") or "auto", config.get("text_column"),
-                       config.get("label_column"), encoding=config.get("encoding"))
+                       config.get("label_column"), encoding=config.get("encoding"),
+                       text_pair_column=config.get("text_pair_column"))
     dev = (meta.get("data") or {}).get("dev") or {}
     held_out = set(dev.get("lines", ())) if dev.get("source") == "held-out" else set()
     rows = [i for i in range(len(table)) if table.lines[i] not in held_out and (
         table.splits is None or table.splits[i] not in ("dev", "test"))]
     pick = np.random.default_rng(0).permutation(rows)[:CALIBRATION_TEXTS]
-    return [table.texts[i] for i in sorted(pick)]
+    inputs = table.inputs
+    return [inputs[i] for i in sorted(pick)]
 
 
-def _calibration_batches(backend: Any, texts: list[str]) -> list[dict[str, np.ndarray]]:
+def _calibration_batches(backend: Any, texts: list[str],
+                         segments: bool = False) -> list[dict[str, np.ndarray]]:
     from kanjo.data.batching import length_sorted_batches, pad_ids
-    from kanjo.models.tokenize import encode
+    from kanjo.models.tokenize import encode_inputs
 
-    ids, _ = encode(backend.tokenizer, texts, backend.max_length)
+    ids, types, _ = encode_inputs(backend.tokenizer, texts, backend.max_length)
     pad = backend.tokenizer.pad_token_id or 0
     batches = []
     for index in length_sorted_batches([len(x) for x in ids], 32):
         input_ids, mask = pad_ids([ids[i] for i in index], pad)
         batches.append({"input_ids": input_ids, "attention_mask": mask})
+        if segments:
+            batches[-1]["token_type_ids"] = pad_ids(
+                [types[i] for i in index], 0)[0] if types else np.zeros_like(input_ids)
     return batches
 
 
 def _write_onnx(backend: Any, path: Path, quantize: str | None,
-                calibration_texts: list[str]) -> dict[str, Any]:
+                calibration_texts: list[str], pairs: bool = False) -> dict[str, Any]:
     """Trace the model to ONNX (dynamic batch and sequence axes), check it against torch, and
-    quantise it when asked; return the quantiser's summary."""
+    quantise it when asked; return the quantiser's summary. A sentence-pair model whose
+    tokenizer makes segment ids (BERT) gets a ``token_type_ids`` input as well."""
     import torch
 
     model = backend.model.eval().to("cpu")
     generator = torch.Generator().manual_seed(0)
     vocab = model.config.vocab_size
+    segments = pairs and "token_type_ids" in backend.tokenizer.model_input_names
 
-    def batch(rows: int, width: int) -> tuple[Any, Any]:
+    def batch(rows: int, width: int) -> tuple[Any, ...]:
         ids = torch.randint(5, vocab, (rows, width), generator=generator)
         mask = torch.ones_like(ids)
         mask[-1, width // 2:] = 0  # one padded row: the mask path must be traced
-        return ids, mask
+        if not segments:
+            return ids, mask
+        types = torch.zeros_like(ids)
+        types[:, width // 3:] = 1  # a second segment: its embedding must be traced
+        return ids, mask, types
 
     fp32 = path.with_name("fp32.onnx") if quantize else path
-    axes = {"input_ids": {0: "batch", 1: "sequence"}, "attention_mask": {0: "batch",
-            1: "sequence"}, "logits": {0: "batch"}}
+    names = ["input_ids", "attention_mask"] + (["token_type_ids"] if segments else [])
+    axes = {**{name: {0: "batch", 1: "sequence"} for name in names}, "logits": {0: "batch"}}
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")  # TracerWarnings (see the module docstring)
-        torch.onnx.export(model, batch(2, 8), str(fp32), input_names=list(axes)[:2],
+        torch.onnx.export(model, batch(2, 8), str(fp32), input_names=names,
                           output_names=["logits"], dynamic_axes=axes, opset_version=OPSET,
                           do_constant_folding=True, dynamo=False)
-        ids, mask = batch(3, 13)
-        expected = model(input_ids=ids, attention_mask=mask).logits.float().numpy()
-    got = _run(fp32, ids.numpy(), mask.numpy())
+        check = batch(3, 13)
+        expected = model(**dict(zip(names, check, strict=True))).logits.float().numpy()
+    got = _run(fp32, *(t.numpy() for t in check))
     if not np.allclose(got, expected, rtol=1e-3, atol=1e-4):
         raise ModelError(f"the ONNX graph does not reproduce the model (largest logit "
                          f"difference {np.abs(got - expected).max():.2g})",
@@ -170,19 +183,22 @@ def _write_onnx(backend: Any, path: Path, quantize: str | None,
     if not quantize:
         return {}
     summary = quantize_int8(fp32, path, quantize, _calibration_batches(
-        backend, calibration_texts) if quantize == "int8" else None)
+        backend, calibration_texts, segments) if quantize == "int8" else None)
     fp32.unlink()
     if quantize == "int8":
         summary["calibration_texts"] = len(calibration_texts)
     return summary
 
 
-def _run(path: Path, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+def _run(path: Path, ids: np.ndarray, mask: np.ndarray,
+         types: np.ndarray | None = None) -> np.ndarray:
     import onnxruntime as ort
 
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    return session.run(None, {"input_ids": ids.astype(np.int64),
-                              "attention_mask": mask.astype(np.int64)})[0]
+    feed = {"input_ids": ids.astype(np.int64), "attention_mask": mask.astype(np.int64)}
+    if types is not None:
+        feed["token_type_ids"] = types.astype(np.int64)
+    return session.run(None, feed)[0]
 
 
 def _write_tokenizer(backend: Any, directory: Path) -> None:

@@ -96,6 +96,17 @@ def _check_classifier_config(path: Path, meta: dict[str, Any]) -> None:
                      hint=f"train a classifier on it: kanjo train DATA --model {path} --out MODEL")
 
 
+def config_task(path: Path) -> str:
+    """The task of a plain transformers directory: config.json's ``problem_type``
+    ``regression`` is a regression, ``multi_label_classification`` multi-label (sigmoid, 0.5),
+    anything else (or no config.json) a classification."""
+    if not (path / "config.json").exists():
+        return "classification"
+    problem = read_json(path / "config.json", "").get("problem_type")
+    return {"regression": "regression",
+            "multi_label_classification": "multi-label"}.get(problem, "classification")
+
+
 def config_labels(path: Path) -> list[str]:
     config = read_json(path / "config.json", "has no kanjo.json and no config.json")
     id2label = config.get("id2label") or {}

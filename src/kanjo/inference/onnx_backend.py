@@ -16,7 +16,7 @@ import numpy as np
 from kanjo.data.batching import length_sorted_batches, pad_ids
 from kanjo.errors import ModelError
 from kanjo.models.devices import physical_cores
-from kanjo.models.tokenize import encode
+from kanjo.models.tokenize import encode_inputs
 
 MODEL_FILE = "model.onnx"
 TOKENIZER_FILE = "tokenizer.json"
@@ -35,6 +35,7 @@ class OnnxBackend:
         self.max_length = max_length
         self.directory = Path(directory)
         self.num_labels = int(session.get_outputs()[0].shape[-1])
+        self.segments = "token_type_ids" in {i.name for i in session.get_inputs()}
 
     @classmethod
     def load(cls, path: Path, max_length: int | None, threads: int | None = None) -> OnnxBackend:
@@ -52,13 +53,19 @@ class OnnxBackend:
         tokenizer, pad_id = _load_tokenizer(path)
         return cls(session, tokenizer, pad_id, max_length or 512, path)
 
-    def logits(self, texts: list[str], batch_size: int) -> tuple[np.ndarray, int]:
-        ids, cut = encode(self.tokenizer, texts, self.max_length)
+    def logits(self, texts: list[str] | list[tuple[str, str]],
+               batch_size: int) -> tuple[np.ndarray, int]:
+        """Scores [n, k] in input order for texts or ``(text, text_pair)`` pairs (a graph with
+        a ``token_type_ids`` input gets their segment ids), and how many were truncated."""
+        ids, types, cut = encode_inputs(self.tokenizer, texts, self.max_length)
         out = np.zeros((len(texts), self.num_labels), dtype=np.float32)
         for batch in length_sorted_batches([len(x) for x in ids], batch_size):
             input_ids, mask = pad_ids([ids[i] for i in batch], self.pad_id)
-            out[batch] = self.session.run(None, {"input_ids": input_ids,
-                                                 "attention_mask": mask})[0]
+            feed = {"input_ids": input_ids, "attention_mask": mask}
+            if self.segments:
+                feed["token_type_ids"] = pad_ids([types[i] for i in batch], 0)[0] \
+                    if types is not None else np.zeros_like(input_ids)
+            out[batch] = self.session.run(None, feed)[0]
         return out, cut
 
     def save(self, directory: Path) -> list[str]:

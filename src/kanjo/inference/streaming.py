@@ -44,6 +44,14 @@ class StreamResult:
         return self.rows / self.seconds if self.seconds > 0 else 0.0
 
 
+def check_clip(classifier: Classifier, clip: bool) -> None:
+    """Raise :class:`~kanjo.errors.ConfigError` when ``clip`` is asked of a model that does
+    not predict values (clipping limits a regression's values to the training range)."""
+    if clip and classifier.task != "regression":
+        raise ConfigError(f"--clip limits a regression's values: this is a {classifier.task} "
+                          "model")
+
+
 def parse_shard(text: str) -> tuple[int, int]:
     """``"I/N"`` → (I, N) with 0 ≤ I < N; raises :class:`ConfigError` otherwise."""
     try:
@@ -57,6 +65,7 @@ def parse_shard(text: str) -> tuple[int, int]:
 
 def predict_file(classifier: Classifier, source: str | Path, output: Path | None = None, *,
                  format: str = "auto", text_column: str | None = None,
+                 text_pair_column: str | None = None, clip: bool = False,
                  encoding: str | None = None, batch_size: int = 64,
                  chunk_rows: int = CHUNK_ROWS, shard: tuple[int, int] = (0, 1),
                  resume: bool = False, progress: bool = True,
@@ -65,6 +74,8 @@ def predict_file(classifier: Classifier, source: str | Path, output: Path | None
     write the rows to ``output`` (.csv, .tsv or .jsonl; None: JSONL on ``stdout``), each with
     the input's columns (:mod:`kanjo.inference.prediction_writer`), in input order.
 
+    ``text_pair_column``: a sentence-pair model's second text column (found by itself for the
+    usual pair names). ``clip``: a regression's values clipped to its training range.
     ``chunk_rows``: rows read, predicted and written at a time. ``shard=(i, n)``: only chunks
     i, i + n, i + 2n … (every shard must use the same ``chunk_rows``). ``resume``: continue the
     interrupted run that was writing ``output`` (same input, model and options). A progress
@@ -76,6 +87,7 @@ def predict_file(classifier: Classifier, source: str | Path, output: Path | None
 
     if chunk_rows < 1:
         raise ConfigError(f"chunk_rows must be ≥ 1, got {chunk_rows}")
+    check_clip(classifier, clip)
     index, count = shard
     if resume and (output is None or source == "-"):
         raise ConfigError("--resume needs --input FILE and --output FILE",
@@ -84,11 +96,13 @@ def predict_file(classifier: Classifier, source: str | Path, output: Path | None
     if output is not None:
         check_output_file(output)
     sink = ResumableOutput(output, _run_key(classifier, source, fmt, format, text_column,
-                                            encoding, chunk_rows, shard), resume) \
+                                            text_pair_column, clip, encoding, chunk_rows,
+                                            shard), resume) \
         if output is not None else None
     state: dict[str, Any] = dict(sink.state) if sink is not None else {}
     done_chunks, resumed = state.get("chunks", 0), state.get("rows", 0)
-    writer = PredictionWriter(fmt, state["columns"], classifier.labels.names, source) \
+    rule, names = classifier.rule, classifier.labels.names
+    writer = PredictionWriter(fmt, state["columns"], rule, names, source) \
         if "columns" in state else None
     total = count_lines(source)
     bar = tqdm(total=total and max(1, total // count), initial=resumed, unit="row",
@@ -97,17 +111,20 @@ def predict_file(classifier: Classifier, source: str | Path, output: Path | None
     started, rows, truncated, columns = time.time(), 0, 0, None
     stream = stdout or sys.stdout
     try:
-        for chunk in stream_texts(source, format, text_column, encoding, chunk_rows):
+        for chunk in stream_texts(source, format, text_column, encoding, chunk_rows,
+                                  text_pair_column):
             columns = chunk.columns
             if chunk.index < done_chunks or chunk.index % count != index:
                 continue  # read all the same: every row is checked, whichever shard has it
-            proba = classifier.predict_proba(chunk.texts, batch_size)
+            outputs = classifier.predict_outputs(chunk.inputs, batch_size)
+            if clip:
+                outputs = classifier.labels.clip(outputs)
             truncated += classifier.last_truncated
             head = ""
             if writer is None:
-                writer = PredictionWriter(fmt, chunk.columns, classifier.labels.names, source)
+                writer = PredictionWriter(fmt, chunk.columns, rule, names, source)
                 head = writer.header()
-            text = head + writer.rows(chunk.records, proba, chunk.lines)
+            text = head + writer.rows(chunk.records, outputs, chunk.lines)
             rows += len(chunk)
             if sink is not None:
                 sink.append(text, {"chunks": chunk.index + 1, "rows": resumed + rows,
@@ -117,7 +134,7 @@ def predict_file(classifier: Classifier, source: str | Path, output: Path | None
                 stream.flush()
             bar.update(len(chunk))
         if writer is None:  # no chunk fell to this shard: the header alone
-            head = PredictionWriter(fmt, columns or [], classifier.labels.names).header()
+            head = PredictionWriter(fmt, columns or [], rule, names).header()
             if sink is not None:
                 sink.append(head, {"chunks": 0, "rows": 0})
             else:
@@ -138,8 +155,8 @@ def predict_file(classifier: Classifier, source: str | Path, output: Path | None
 
 
 def _run_key(classifier: Classifier, source: str | Path, fmt: str, format: str,
-             text_column: str | None, encoding: str | None, chunk_rows: int,
-             shard: tuple[int, int]) -> dict[str, Any]:
+             text_column: str | None, text_pair_column: str | None, clip: bool,
+             encoding: str | None, chunk_rows: int, shard: tuple[int, int]) -> dict[str, Any]:
     """What must be the same for a resumed run to continue an interrupted one."""
     path = Path(source)
     try:
@@ -150,5 +167,6 @@ def _run_key(classifier: Classifier, source: str | Path, fmt: str, format: str,
             "input_mtime_ns": stat and stat.st_mtime_ns,
             "model": os.path.abspath(classifier.path) if classifier.path else None,
             "model_checksums": classifier.meta.get("checksums"),
-            "format": format, "text_column": text_column, "encoding": encoding,
+            "format": format, "text_column": text_column,
+            "text_pair_column": text_pair_column, "clip": clip, "encoding": encoding,
             "chunk_rows": chunk_rows, "shard": f"{shard[0]}/{shard[1]}", "output_format": fmt}

@@ -9,7 +9,8 @@ import numpy as np
 
 
 class TfidfBackend:
-    """The TF-IDF character n-gram baseline; its scores are log-probabilities."""
+    """The TF-IDF character n-gram baseline; its scores are the model's ``scores``:
+    log-probabilities, per-label log-odds (multi-label) or a regression's values [n, 1]."""
 
     kind = "tfidf"
     max_length = None
@@ -23,12 +24,17 @@ class TfidfBackend:
 
     @classmethod
     def load(cls, path: Path) -> TfidfBackend:
-        from kanjo.models.tfidf import TfidfClassifier
+        import json
 
-        return cls(TfidfClassifier.load(path))
+        from kanjo.models.tfidf import CONFIG_NAME, TfidfClassifier
+        from kanjo.models.tfidf_regression import ESTIMATOR, TfidfRegressor
+
+        config = json.loads((path / CONFIG_NAME).read_text(encoding="utf-8"))
+        regression = config.get("estimator") == ESTIMATOR
+        return cls((TfidfRegressor if regression else TfidfClassifier).load(path))
 
     def logits(self, texts: list[str], batch_size: int) -> tuple[np.ndarray, int]:
-        return np.log(np.clip(self.model.predict_proba(texts), 1e-12, 1.0)), 0
+        return self.model.scores(texts), 0
 
     def save(self, directory: Path) -> list[str]:
         self.model.save(directory)

@@ -56,17 +56,22 @@ class TorchBackend:
             if heads[-1].bias is not None:
                 heads[-1].bias.div_(temperature)
 
-    def logits(self, texts: list[str], batch_size: int) -> tuple[np.ndarray, int]:
+    def logits(self, texts: list[str] | list[tuple[str, str]],
+               batch_size: int) -> tuple[np.ndarray, int]:
+        """Scores [n, k] in input order for texts or ``(text, text_pair)`` pairs, and how
+        many were truncated."""
         import torch
 
-        from kanjo.models.tokenize import encode
+        from kanjo.models.tokenize import encode_inputs
 
-        ids, cut = encode(self.tokenizer, texts, self.max_length)
+        ids, types, cut = encode_inputs(self.tokenizer, texts, self.max_length)
         out = np.zeros((len(texts), self.num_labels), dtype=np.float32)
         with torch.inference_mode():
             for batch in length_sorted_batches([len(x) for x in ids], batch_size):
-                padded = self.tokenizer.pad({"input_ids": [ids[i] for i in batch]},
-                                            return_tensors="pt")
+                rows = {"input_ids": [ids[i] for i in batch]}
+                if types is not None:  # the segments of sentence pairs (BERT)
+                    rows["token_type_ids"] = [types[i] for i in batch]
+                padded = self.tokenizer.pad(rows, return_tensors="pt")
                 padded = {k: v.to(self.device) for k, v in padded.items()}
                 out[batch] = self.model(**padded).logits.float().cpu().numpy()
         return out, cut

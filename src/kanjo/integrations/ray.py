@@ -28,6 +28,7 @@ import numpy as np
 from kanjo.data.stream import CHUNK_ROWS, stream_texts
 from kanjo.errors import ConfigError, KanjoError
 from kanjo.inference.classifier import Classifier
+from kanjo.inference.decision_rules import SingleLabelRule
 from kanjo.inference.prediction_writer import PredictionWriter
 from kanjo.storage import ResumableOutput
 
@@ -66,9 +67,7 @@ class _Predictor:
 def prediction_columns(columns: Sequence[str], names: Sequence[str]) -> dict[str, str]:
     """The output column of ``label``, ``score`` and each ``p_<name>``: the name itself, or
     ``kanjo_<name>`` where the input already has that column (as ``kanjo predict`` writes)."""
-    writer = PredictionWriter("csv", columns, names)
-    return {"label": writer.label, "score": writer.score,
-            **{f"p_{n}": c for n, c in zip(names, writer.p_columns, strict=True)}}
+    return PredictionWriter("csv", columns, SingleLabelRule(), names).fields
 
 
 def predict(dataset: Any, model_dir: str | Path, *, text_column: str = "text",
@@ -89,7 +88,13 @@ def predict(dataset: Any, model_dir: str | Path, *, text_column: str = "text",
     if actors < 1:
         raise ConfigError(f"actors must be ≥ 1, got {actors}")
     model_dir = str(Path(model_dir).resolve())
-    Classifier.load(model_dir, device="cpu")  # a bad directory fails here, not in the actors
+    model = Classifier.load(model_dir, device="cpu")  # a bad directory fails here, not in
+    # the actors
+    if model.task != "classification" or model.meta.get("pairs"):
+        raise ConfigError(f"Ray Data prediction takes single-text classification models; this "
+                          f"is a {'sentence-pair ' if model.meta.get('pairs') else ''}"
+                          f"{model.task} model", file=model_dir,
+                          hint="use kanjo predict --input FILE (streaming, --shard I/N)")
     return dataset.map_batches(
         _Predictor, fn_constructor_args=(model_dir, text_column, batch_size, device,
                                          max(1, int(cpus_per_actor))),
@@ -169,7 +174,8 @@ def _write(scored: Any, source: Path, target: Path, names: Sequence[str]) -> Pat
             records = [json.loads(r) for r in batch[RECORD]]
             proba = np.stack([batch[f"p_{n}"] for n in names], axis=1)
             if writer is None:
-                writer = PredictionWriter("jsonl", list(records[0]), names, source)
+                writer = PredictionWriter("jsonl", list(records[0]), SingleLabelRule(), names,
+                                          source)
             sink.append(writer.rows(records, proba, list(batch["line"])), {})
     except BaseException:
         sink.discard()

@@ -5,6 +5,10 @@ vocabulary in ``tfidf.json``, idf, coefficients and intercepts in ``tfidf.safete
 Prediction always runs through the same small numpy/scipy code path (counts from a
 fixed-vocabulary ``CountVectorizer``, then tf-idf, l2 norm, linear scores, softmax), so a loaded
 model gives exactly the probabilities the fitted one gave.
+
+Sentence pairs ``(a, b)`` are featurised as ``[x_a, x_b, x_a ⊙ x_b, cos(a, b)]`` (each text's
+tf-idf row, the n-grams they share, their cosine similarity): the standard paired-feature
+baseline, which lets a linear model see how the two texts relate.
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
 CONFIG_NAME = "tfidf.json"
+PAIR_BLOCKS = 3
+"""Feature blocks of the vocabulary's size per pair (a, b, a ⊙ b), plus the cosine column."""
 WEIGHTS_NAME = "tfidf.safetensors"
 FORMAT_VERSION = 1
 
@@ -78,6 +84,7 @@ class TfidfClassifier(ClassifierMixin, BaseEstimator):
         *,
         soft_targets: np.ndarray | None = None,
         sample_weight: np.ndarray | None = None,
+        label_sets: np.ndarray | None = None,
     ) -> TfidfClassifier:
         """Fit on ``texts`` with labels ``y`` (any classes: ``classes_`` holds them sorted) or
         ``soft_targets`` [n, k] (rows = distributions over classes ``0..k-1``).
@@ -85,6 +92,9 @@ class TfidfClassifier(ClassifierMixin, BaseEstimator):
         Soft targets are fitted the standard way: each text is repeated once per class with
         sample weight = that class's probability (times ``sample_weight`` if given). With
         ``class_weight="balanced"`` each class is weighted by ``total / (k * class_mass)``.
+        ``label_sets`` [n, k] (multi-hot) fits a multi-label model instead: one binary logistic
+        regression per label (one-vs-rest, each ``class_weight``-balanced between its
+        positives and negatives); ``predict_proba`` then gives each label's sigmoid.
         Raises ValueError for invalid hyperparameters or targets.
         """
         if self.class_weight not in (None, "balanced"):
@@ -94,7 +104,13 @@ class TfidfClassifier(ClassifierMixin, BaseEstimator):
         n = len(texts)
         if n == 0:
             raise ValueError("cannot fit on an empty dataset")
-        if soft_targets is not None:
+        self.multi_label_ = label_sets is not None
+        if label_sets is not None:
+            targets = np.asarray(label_sets, dtype=np.float64)
+            if targets.ndim != 2 or targets.shape[0] != n:
+                raise ValueError(f"label_sets must have shape ({n}, k), got {targets.shape}")
+            self.classes_ = np.arange(targets.shape[1])
+        elif soft_targets is not None:
             targets = np.asarray(soft_targets, dtype=np.float64)
             if targets.ndim != 2 or targets.shape[0] != n:
                 raise ValueError(f"soft_targets must have shape ({n}, k), got {targets.shape}")
@@ -129,11 +145,14 @@ class TfidfClassifier(ClassifierMixin, BaseEstimator):
             sublinear_tf=self.sublinear_tf,
             dtype=np.float64,
         )
-        vectorizer.fit([normalize_text(t) for t in texts])
+        self.pairs_ = bool(texts) and isinstance(texts[0], tuple | list)
+        vectorizer.fit([normalize_text(t) for t in _each_text(texts)])
         self.vocabulary_ = {str(g): int(i) for g, i in vectorizer.vocabulary_.items()}
         self.idf_ = np.asarray(vectorizer.idf_, dtype=np.float64)
         self.n_classes_ = k
         features = self._transform(texts)
+        if self.multi_label_:
+            return self._fit_label_sets(features, targets > 0.5, row_w)
 
         # One row per (text, class) with positive weight; hard labels give one row per text.
         rows, classes = np.nonzero(targets * row_w[:, None] > 0)
@@ -146,8 +165,38 @@ class TfidfClassifier(ClassifierMixin, BaseEstimator):
         self.intercept_ = np.asarray(model.intercept_, dtype=np.float64)
         return self
 
+    def _fit_label_sets(self, features: sp.csr_matrix, y: np.ndarray,
+                        row_w: np.ndarray) -> TfidfClassifier:
+        """One-vs-rest: a binary logistic regression per label column of ``y`` [n, k]."""
+        always = [int(j) for j in np.flatnonzero(y.all(axis=0) | ~y.any(axis=0))]
+        if always:
+            raise ValueError(f"labels {always} are on every row or on none")
+        coef, intercept = [], []
+        for j in range(y.shape[1]):
+            model = LogisticRegression(C=self.C, max_iter=self.max_iter,
+                                       class_weight=self.class_weight)
+            model.fit(features, y[:, j], sample_weight=row_w)
+            coef.append(model.coef_[0])
+            intercept.append(model.intercept_[0])
+        self.coef_ = np.asarray(coef, dtype=np.float64)
+        self.intercept_ = np.asarray(intercept, dtype=np.float64)
+        return self
+
     # ------------------------------------------------------------------ prediction
     def _transform(self, texts: Sequence[str]) -> sp.csr_matrix:
+        """Feature rows for ``texts``: :meth:`_tfidf`, or for ``(a, b)`` pairs their paired
+        features (see the module docstring)."""
+        if not getattr(self, "pairs_", False):
+            return self._tfidf(texts)
+        if not all(isinstance(t, tuple | list) and len(t) == 2 for t in texts):
+            raise ValueError("this model reads sentence pairs: give (text, text_pair) tuples")
+        first = self._tfidf([t[0] for t in texts])
+        second = self._tfidf([t[1] for t in texts])
+        shared = first.multiply(second).tocsr()
+        cosine = sp.csr_matrix(np.asarray(shared.sum(axis=1)))
+        return sp.hstack([first, second, shared, cosine], format="csr")
+
+    def _tfidf(self, texts: Sequence[str]) -> sp.csr_matrix:
         """TF-IDF rows (sublinear tf, idf, l2 norm) for ``texts`` with the fitted vocabulary."""
         counter = getattr(self, "_counter", None)
         if counter is None or counter.vocabulary is not self.vocabulary_:
@@ -173,12 +222,23 @@ class TfidfClassifier(ClassifierMixin, BaseEstimator):
         return np.asarray(self._transform(texts) @ self.coef_.T) + self.intercept_
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
-        """Class probabilities, shape ``[n, k]``; rows sum to 1."""
+        """Class probabilities, shape ``[n, k]``; rows sum to 1 (multi-label: each label's own
+        probability, the sigmoid of its score)."""
         scores = self.decision_function(texts)
+        if getattr(self, "multi_label_", False):
+            return special.expit(scores)
         if self.coef_.shape[0] == 1:  # binary: sklearn stores one row, p1 = sigmoid(score)
             p1 = special.expit(scores[:, 0])
             return np.column_stack([1.0 - p1, p1])
         return special.softmax(scores, axis=1)
+
+    def scores(self, texts: Sequence[str]) -> np.ndarray:
+        """kanjo's raw scores ``[n, k]``: each label's log-odds for a multi-label model (the
+        sigmoid gives its probability), else the log class probabilities (a softmax gives
+        them back)."""
+        if getattr(self, "multi_label_", False):
+            return self.decision_function(texts)
+        return np.log(np.clip(self.predict_proba(texts), 1e-12, 1.0))
 
     def predict(self, texts: Sequence[str]) -> np.ndarray:
         """The most probable class per text, shape ``[n]`` (values of ``classes_``)."""
@@ -197,6 +257,8 @@ class TfidfClassifier(ClassifierMixin, BaseEstimator):
             "normalizer": "NFKC+lower",
             "analyzer": "char",
             "n_classes": self.n_classes_,
+            "pairs": bool(getattr(self, "pairs_", False)),
+            "multi_label": bool(getattr(self, "multi_label_", False)),
             "params": {**self.get_params(), "ngram_range": list(self.ngram_range)},
             "classes": self.classes_.tolist(),
             "vocabulary": self.vocabulary_,
@@ -229,7 +291,15 @@ class TfidfClassifier(ClassifierMixin, BaseEstimator):
         model.coef_ = arrays["coef"]
         model.intercept_ = arrays["intercept"]
         model.n_classes_ = int(config["n_classes"])
+        model.multi_label_ = bool(config.get("multi_label", False))
         model.classes_ = np.asarray(config.get("classes", range(model.n_classes_)))
-        if not (len(model.vocabulary_) == model.idf_.shape[0] == model.coef_.shape[1]):
+        model.pairs_ = bool(config.get("pairs", False))
+        width = len(model.vocabulary_) * (PAIR_BLOCKS if model.pairs_ else 1) + model.pairs_
+        if not (len(model.vocabulary_) == model.idf_.shape[0] and width == model.coef_.shape[1]):
             raise ValueError(f"{directory}: vocabulary and weight shapes disagree")
         return model
+
+
+def _each_text(texts: Sequence[Any]) -> list[str]:
+    """Every text of ``texts``, both texts of each pair."""
+    return [part for t in texts for part in (t if isinstance(t, tuple | list) else (t,))]

@@ -10,31 +10,65 @@ from weakref import WeakKeyDictionary
 _FAST_JAPANESE: WeakKeyDictionary[Any, Any] = WeakKeyDictionary()
 
 
-def encode(tokenizer: Any, texts: Sequence[str], max_length: int) -> tuple[list[list[int]], int]:
+def encode(tokenizer: Any, texts: Sequence[str] | Sequence[tuple[str, str]],
+           max_length: int) -> tuple[list[list[int]], int]:
     """Token ids per text (with special tokens, truncated to ``max_length``) and the number of
-    texts that were truncated."""
+    texts that were truncated. ``texts`` may be ``(text, text_pair)`` tuples: each is then
+    encoded as the tokenizer's pair input (``[CLS] a [SEP] b [SEP]``, ``<s> a </s></s> b
+    </s>``), truncated longest-first."""
+    ids, _, cut = encode_inputs(tokenizer, texts, max_length)
+    return ids, cut
+
+
+def is_pairs(texts: Sequence[Any]) -> bool:
+    """Whether ``texts`` are ``(text, text_pair)`` tuples (judged by the first one)."""
+    return bool(texts) and isinstance(texts[0], tuple | list)
+
+
+def encode_inputs(tokenizer: Any, texts: Sequence[str] | Sequence[tuple[str, str]],
+                  max_length: int) -> tuple[list[list[int]], list[list[int]] | None, int]:
+    """:func:`encode` with the segment ids: (ids per text, ``token_type_ids`` per text or
+    None, truncated count). Segment ids come back for pairs only, and only from a tokenizer
+    that makes them (BERT: 0 for ``[CLS] a [SEP]``, 1 for ``b [SEP]``; XLM-R has none): a
+    single text's segment ids are all 0, which is what a model assumes without them."""
     texts = list(texts)
     if not texts:
-        return [], 0
+        return [], None, 0
+    pairs = is_pairs(texts)
+    if pairs:
+        texts = [tuple(t) for t in texts]
     if hasattr(tokenizer, "encode_batch"):  # a bare tokenizers.Tokenizer (the ONNX path)
         tokenizer.enable_truncation(max_length)
         encodings = tokenizer.encode_batch(texts)
-        return [e.ids for e in encodings], sum(1 for e in encodings if e.overflowing)
+        types = [e.type_ids for e in encodings] if pairs else None
+        if types is not None and not any(any(t) for t in types):
+            types = None  # the tokenizer has no segments (XLM-R, e5)
+        return [e.ids for e in encodings], types, sum(1 for e in encodings if e.overflowing)
+    segments = "token_type_ids" in getattr(tokenizer, "model_input_names", ())
+    args = ([t[0] for t in texts], [t[1] for t in texts]) if pairs else (texts,)
     if getattr(tokenizer, "is_fast", False):
-        enc = tokenizer(texts, truncation=True, max_length=max_length)
+        enc = tokenizer(*args, truncation=True, max_length=max_length)
         cut = sum(1 for e in enc.encodings if e.overflowing)
-        return enc["input_ids"], cut
-    fast = _fast_japanese(tokenizer)
+        types = enc.get("token_type_ids") if pairs and segments else None
+        return enc["input_ids"], types, cut
+    fast = _fast_japanese(tokenizer) if not pairs else None
     if fast is not None:
-        return fast.encode_batch(texts, max_length)
+        ids, cut = fast.encode_batch(texts, max_length)
+        return ids, None, cut
     # slow tokenizers (e.g. BertJapaneseTokenizer): no overflow info, so measure then cut
-    ids = tokenizer(texts, truncation=False, verbose=False)["input_ids"]
+    enc = tokenizer(*args, truncation=False, verbose=False)
+    ids = enc["input_ids"]
+    types = enc.get("token_type_ids") if pairs and segments else None
     long = [i for i, seq in enumerate(ids) if len(seq) > max_length]
     if long:
-        redo = tokenizer([texts[i] for i in long], truncation=True, max_length=max_length)
-        for i, seq in zip(long, redo["input_ids"], strict=True):
-            ids[i] = seq
-    return ids, len(long)
+        again = ([args[0][i] for i in long], [args[1][i] for i in long]) if pairs \
+            else ([texts[i] for i in long],)
+        redo = tokenizer(*again, truncation=True, max_length=max_length)
+        for n, i in enumerate(long):
+            ids[i] = redo["input_ids"][n]
+            if types is not None:
+                types[i] = redo["token_type_ids"][n]
+    return ids, types, len(long)
 
 
 def _fast_japanese(tokenizer: Any) -> Any:

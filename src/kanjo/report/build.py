@@ -25,7 +25,8 @@ def build_report(classifier: Any, data: str | Path, *, split: str | None = None,
     confusion heat map, the reliability diagram with ECE, precision-recall curves, training
     curves from ``MODEL/logs``, the ``errors`` most confident errors with word highlights
     (``explain_method``), the label issues of an ``issues`` CSV (``kanjo label-issues
-    --out``) and the model card. Raises :class:`KanjoError` for unreadable data or issues."""
+    --out``) and the model card. Raises :class:`KanjoError` for unreadable data or issues,
+    and for a multi-label model (the page is built on a confusion matrix and a softmax)."""
     from kanjo.data.readers import read_table
     from kanjo.evaluation.bootstrap import bootstrap_intervals
     from kanjo.evaluation.metrics import classification_metrics
@@ -34,6 +35,12 @@ def build_report(classifier: Any, data: str | Path, *, split: str | None = None,
     from kanjo.report.template import CSS, PAGE
     from kanjo.report.training_logs import read_curves
 
+    classifier.require_classes("the report (per-class scores, calibration, confusions)")
+    classifier.require_single_texts("the report (word highlights of its errors)")
+    if getattr(classifier, "task", "classification") != "classification":
+        raise KanjoError(f"kanjo report covers single-label classifiers; this model's task is "
+                         f"{classifier.task}", hint="kanjo evaluate MODEL DATA gives its "
+                         "figures (--json for programs)")
     table = read_table(data, **read_options)
     if split is not None:
         table = table.where_split(split)

@@ -66,6 +66,8 @@ def create_app(model_dir: str | Path, settings: Settings | None = None,
     :class:`KanjoError` when the directory holds no loadable model."""
     settings = settings or Settings()
     clf = classifier or kanjo.load(model_dir)
+    clf.require_classes("kanjo serve")  # its API answers labels and probabilities of texts
+    clf.require_single_texts("kanjo serve")
     metrics = Metrics()
     state: dict[str, MicroBatcher] = {}
     max_length = clf.backend.max_length
@@ -129,7 +131,8 @@ def create_app(model_dir: str | Path, settings: Settings | None = None,
               dependencies=guarded, responses=_ERRORS, tags=["classify"])
     async def predict_route(body: PredictRequest) -> Any:
         """text-embeddings-inference's ``/predict``: per text, every label with its score,
-        highest first; one list for one text, a list of lists for a list."""
+        highest first; one list for one text, a list of lists for a list. A multi-label
+        model's scores are each label's own probability (sigmoid), as TEI gives them."""
         single = isinstance(body.inputs, str)
         texts = [body.inputs] if isinstance(body.inputs, str) else body.inputs
         scores, truncated = await run(texts, settings.max_texts)
@@ -143,15 +146,18 @@ def create_app(model_dir: str | Path, settings: Settings | None = None,
               responses=_ERRORS, tags=["classify"])
     async def classify(body: ClassifyRequest) -> ClassifyResponse:
         """Per text, in order: the label, its probability, every probability and whether the
-        text was truncated."""
+        text was truncated; a multi-label model adds ``labels``, the set its thresholds
+        select."""
         scores, truncated = await run(body.texts, settings.max_texts)
         check_truncation(truncated, body.truncate)
         proba = clf.probabilities(scores)
+        sets = clf.rule.predict(proba, names) if clf.task == "multi-label" else None
         return ClassifyResponse(predictions=[Classification(
             text=text, label=names[int(p.argmax())], score=float(p.max()),
             probabilities={n: float(v) for n, v in zip(names, p, strict=True)},
-            truncated=bool(cut)) for text, p, cut in zip(body.texts, proba, truncated,
-                                                         strict=True)])
+            labels=sets[i] if sets is not None else None,
+            truncated=bool(cut)) for i, (text, p, cut) in enumerate(
+                zip(body.texts, proba, truncated, strict=True))])
 
     @app.post("/explain", response_model=ExplainResponse, dependencies=guarded,
               responses={**_ERRORS, 501: {"model": ErrorBody,
@@ -186,7 +192,8 @@ def create_app(model_dir: str | Path, settings: Settings | None = None,
     @app.get("/info", response_model=Info, dependencies=guarded, tags=["operations"])
     async def info() -> Info:
         """The model, its labels, backend and max length; kanjo's version; the limits."""
-        return Info(model=Path(model_dir).name, labels=names, backend=clf.backend.kind,
+        return Info(model=Path(model_dir).name, labels=names, task=clf.task,
+                    backend=clf.backend.kind,
                     max_length=max_length, version=kanjo.__version__,
                     explain=importlib.util.find_spec("kanjo.explain") is not None,
                     auth=settings.api_key is not None, limits=settings.limits())

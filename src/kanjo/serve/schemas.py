@@ -38,6 +38,10 @@ class Classification(BaseModel):
     label: str = Field(description="The most probable label.")
     score: float = Field(description="Its probability, 0–1.")
     probabilities: dict[str, float] = Field(description="Every label's probability.")
+    labels: list[str] | None = Field(
+        None, description="Multi-label models: the labels whose probability reaches their "
+        "threshold (kanjo.json), in label order, possibly empty; label and score are then the "
+        "most probable one. Null for single-label models.")
     truncated: bool = Field(description="Whether the text was cut to the max length.")
 
 
@@ -60,6 +64,8 @@ class ExplainResponse(BaseModel):
 class Info(BaseModel):
     model: str
     labels: list[str]
+    task: str = Field("classification", description="classification or multi-label "
+                      "(independent per-label probabilities).")
     backend: str = Field(description="torch, onnx or tfidf.")
     max_length: int | None = Field(description="Max tokens per text (None: no limit).")
     version: str = Field(description="kanjo's version.")

@@ -141,3 +141,47 @@ def _fit(z: np.ndarray, y: np.ndarray, soft: np.ndarray | None, class_weight: np
 
 def _nll(scores: np.ndarray, y: np.ndarray, temperature: float) -> float:
     return float(-log_softmax(scores, temperature)[np.arange(len(y)), y].mean())
+
+
+def fit_multi_label_head(vectors: np.ndarray, y: np.ndarray, seed: int = 42,
+                         prefix: str = "") -> LinearHead:
+    """The multi-label head (``--task multi-label``) for sentence vectors [n, dim] and
+    multi-hot targets y [n, k]: one-vs-rest, a binary logistic regression per label on the
+    standardised vectors, each label's C chosen from :data:`C_GRID` by the cross-validated log
+    loss (scikit-learn's ``GridSearchCV``, stratified folds: min(5, the label's positives, its
+    negatives); below 2, :data:`C_UNCROSSED`), then refitted on every row. No temperature:
+    the logits are each label's log-odds, their sigmoid its probability. ``info`` holds C per
+    label."""
+    import time
+
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import GridSearchCV, StratifiedKFold
+    from threadpoolctl import threadpool_limits
+
+    started = time.time()
+    x = np.asarray(vectors, dtype=np.float64)
+    labels = np.asarray(y) > 0.5
+    mean, sd = x.mean(axis=0), x.std(axis=0)
+    sd[sd < 1e-8] = 1.0
+    z = (x - mean) / sd
+    weight, bias, chosen = [], [], []
+    with threadpool_limits(1):  # small fits: BLAS threads cost more than they give
+        for j in range(labels.shape[1]):
+            target = labels[:, j]
+            folds = int(min(5, target.sum(), (~target).sum()))
+            model = LogisticRegression(C=C_UNCROSSED, max_iter=2000, random_state=seed)
+            if folds >= 2:
+                search = GridSearchCV(model, {"C": list(C_GRID)}, scoring="neg_log_loss",
+                                      cv=StratifiedKFold(folds, shuffle=True, random_state=seed))
+                model = search.fit(z, target).best_estimator_
+            else:
+                model.fit(z, target)
+            chosen.append(float(model.C))
+            weight.append(model.coef_[0])
+            bias.append(model.intercept_[0])
+    w, b = np.asarray(weight), np.asarray(bias)
+    info = {"multi_label": "one-vs-rest logistic regression", "C": chosen,
+            "C_grid": list(C_GRID), "seconds": round(time.time() - started, 2)}
+    # logits = ((x - mean) / sd) @ W.T + b
+    return LinearHead((w / sd).astype(np.float32), (b - (w / sd) @ mean).astype(np.float32),
+                      prefix, "mean", info)

@@ -16,7 +16,7 @@ from kanjo.config import TrainConfig
 from kanjo.inference.classifier import Classifier
 from kanjo.inference.embedding_backend import EmbeddingBackend
 from kanjo.models.sentence_encoder import E5_PREFIX, SentenceEncoder
-from kanjo.training.embedding_head import fit_head
+from kanjo.training.embedding_head import fit_head, fit_multi_label_head
 from kanjo.training.prepare import TrainingData
 
 
@@ -36,8 +36,11 @@ def fit_embeddings(prepared: TrainingData, config: TrainConfig) -> tuple[Classif
     except Exception as exc:  # transformers, safetensors and tokenizers each raise their own
         raise load_error(source, exc) from exc
     vectors, cut = encoder.embed(prepared.train.texts, max(64, config.batch_size))
-    head = fit_head(vectors, prepared.y_train, len(prepared.labels), seed=config.seed,
-                    prefix=prefix, calibrate=config.calibrate, soft=prepared.soft_train)
+    if prepared.y_train.ndim == 2:  # multi-hot targets: --task multi-label
+        head = fit_multi_label_head(vectors, prepared.y_train, seed=config.seed, prefix=prefix)
+    else:
+        head = fit_head(vectors, prepared.y_train, len(prepared.labels), seed=config.seed,
+                        prefix=prefix, calibrate=config.calibrate, soft=prepared.soft_train)
     encoder.model.to("cpu")
     encoder.device = "cpu"
     classifier = Classifier(EmbeddingBackend(encoder, head), prepared.labels)
@@ -46,6 +49,6 @@ def fit_embeddings(prepared: TrainingData, config: TrainConfig) -> tuple[Classif
         "embeddings": {"pooling": "mean", "prefix": prefix, **head.info,
                        "calibration": "temperature fitted on out-of-fold scores of the "
                                       "training rows and folded into head.safetensors"
-                       if config.calibrate and head.info["cross_fitted"] else "none"},
+                       if config.calibrate and head.info.get("cross_fitted") else "none"},
     }
     return classifier, info, time.time() - started

@@ -12,6 +12,7 @@ import math
 import shutil
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,11 +20,12 @@ from typing import Any
 import numpy as np
 
 from kanjo.config import TrainConfig
-from kanjo.data import LabelSet
 from kanjo.data.normalize import NORMALIZATION
+from kanjo.data.targets import Targets
 from kanjo.errors import ConfigError, KanjoError
 from kanjo.evaluation.calibration import calibration, fit_temperature, softmax
 from kanjo.evaluation.metrics import classification_metrics
+from kanjo.evaluation.regression_metrics import REGRESSION_KEYS, regression_metrics
 from kanjo.inference.classifier import Classifier
 from kanjo.inference.tfidf_backend import TfidfBackend
 from kanjo.inference.torch_backend import TorchBackend
@@ -89,8 +91,10 @@ def fit(prepared: TrainingData, config: TrainConfig, out: Path, *, resume: bool 
     started = time.time()
     distributed.init_process_group()
     meta = run_metadata(config.model, config.to_dict(), prepared.describe(),
-                        labels=list(prepared.labels.names), text_normalization=NORMALIZATION)
-    recipe, reason = choose_recipe(config, len(prepared.train))
+                        labels=list(prepared.labels.names), text_normalization=NORMALIZATION,
+                        **task_meta(prepared))
+    recipe, reason = choose_recipe(config, len(prepared.train),
+                                   pairs=prepared.train.text_pairs is not None)
     meta["recipe"] = {"name": recipe, "reason": reason}
     meta["distributed"] = distributed.describe(config.batch_size)
     work = work_dir(out)
@@ -110,9 +114,10 @@ def fit(prepared: TrainingData, config: TrainConfig, out: Path, *, resume: bool 
                 classifier = _fit_tfidf(prepared)
                 train_seconds = time.time() - started
             else:
-                print(run_summary(prepared, config, "frozen-encoder embeddings + a "
-                                  "cross-fitted logistic-regression head (the small-data "
-                                  "recipe)"), file=sys.stderr, flush=True)
+                head = "one-vs-rest logistic-regression heads" if prepared.y_train.ndim == 2 \
+                    else "a cross-fitted logistic-regression head"
+                print(run_summary(prepared, config, f"frozen-encoder embeddings + {head} (the "
+                                  "small-data recipe)"), file=sys.stderr, flush=True)
                 classifier, info, train_seconds = fit_embeddings(prepared, config)
         except BaseException:
             shutil.rmtree(work, ignore_errors=True)  # these recipes have nothing to resume
@@ -162,8 +167,15 @@ def _calibrate_and_score(classifier: Classifier, prepared: TrainingData,
     to apply at prediction); the other backends keep it in kanjo.json. When the temperature was
     fitted on the dev rows, ``dev_metrics`` grades calibration on the rows it was fitted on:
     ``dev_metrics_note`` says so."""
-    scores, _ = classifier.backend.logits(prepared.dev.texts, 64)
+    scores, _ = classifier.backend.logits(prepared.dev.inputs, 64)
+    if prepared.labels.task == "multi-label":
+        return _thresholds_and_score(classifier, prepared, scores)
     out: dict[str, Any] = {}
+    if prepared.labels.task == "regression":
+        out["calibration"] = {"method": None, "reason": "a regression has no class "
+                              "probabilities to calibrate"}
+        out["dev_metrics"] = regression_metrics(prepared.y_dev, scores[:, 0])
+        return out
     if calibrate and len(prepared.y_dev) < MIN_CALIBRATION_ROWS:
         out["calibration"] = {"method": None, "reason": f"skipped: the dev set has "
                               f"{len(prepared.y_dev)} rows (< {MIN_CALIBRATION_ROWS})"}
@@ -186,20 +198,58 @@ def _calibrate_and_score(classifier: Classifier, prepared: TrainingData,
     return out
 
 
+def task_meta(prepared: TrainingData) -> dict[str, Any]:
+    """What kanjo.json records of the task: ``task``, whether the inputs are ``pairs`` and,
+    for a regression, the training ``target_range`` [low, high]."""
+    out: dict[str, Any] = {"task": prepared.labels.task,
+                           "pairs": prepared.train.text_pairs is not None}
+    if out["task"] == "regression":
+        out["target_range"] = [prepared.labels.low, prepared.labels.high]
+    return out
+def _thresholds_and_score(classifier: Classifier, prepared: TrainingData,
+                          scores: np.ndarray) -> dict[str, Any]:
+    """Multi-label: each label's decision threshold chosen on the dev scores
+    (:func:`~kanjo.evaluation.multi_label.choose_thresholds`, stored in kanjo.json
+    ``thresholds``), then the dev metrics at those thresholds. No temperature: the labels'
+    sigmoids are scored as they are (per-label ECE in ``dev_metrics``)."""
+    from kanjo.evaluation.multi_label import choose_thresholds
+
+    proba = classifier.probabilities(scores)
+    thresholds, how = choose_thresholds(prepared.y_dev, proba)
+    classifier.meta["thresholds"] = thresholds
+    metrics = classifier.rule.metrics(prepared.y_dev, proba, prepared.labels.names)
+    return {"thresholds_selection": {**how, "dev_rows": len(prepared.y_dev)},
+            "calibration": {"method": None, "reason": "multi-label: temperature scaling "
+                            "calibrates a softmax; each label's sigmoid is left as trained "
+                            "(dev_metrics.per_label.*.ece measures it)"},
+            "dev_metrics": _scalar_metrics(metrics),
+            "dev_metrics_note": "measured at the thresholds chosen on these dev rows"}
+
+
 def _scalar_metrics(metrics: dict[str, Any]) -> dict[str, Any]:
-    keep = ("n", "accuracy", "macro_f1", "weighted_f1", "macro_precision", "macro_recall",
-            "weighted_precision", "weighted_recall", "ece", "per_class", "confusion_matrix")
+    keep = ("task", "n", "accuracy", "macro_f1", "weighted_f1", "macro_precision",
+            "macro_recall", "weighted_precision", "weighted_recall", "micro_f1",
+            "micro_precision", "micro_recall", "subset_accuracy", "hamming_loss", "ece",
+            "per_class", "per_label", "thresholds", "confusion_matrix")
     return {k: metrics[k] for k in keep if k in metrics}
 
 
 def _fit_tfidf(prepared: TrainingData) -> Classifier:
     from kanjo.models.tfidf import TfidfClassifier
+    from kanjo.models.tfidf_regression import TfidfRegressor
 
+    inputs = prepared.train.inputs
+    if prepared.labels.task == "regression":
+        return Classifier(TfidfBackend(TfidfRegressor().fit(inputs, prepared.y_train)),
+                          prepared.labels)
+    if prepared.labels.task == "multi-label":  # one logistic regression per label
+        model = TfidfClassifier().fit(inputs, label_sets=prepared.y_train)
+        return Classifier(TfidfBackend(model), prepared.labels)
     # targets over every label id, so that predict_proba's columns are the LabelSet's even if a
     # class were missing from the training rows (fit then raises instead of shifting columns)
     targets = prepared.soft_train if prepared.soft_train is not None else np.eye(
         len(prepared.labels))[prepared.y_train]
-    model = TfidfClassifier().fit(prepared.train.texts, soft_targets=targets)
+    model = TfidfClassifier().fit(inputs, soft_targets=targets)
     return Classifier(TfidfBackend(model), prepared.labels)
 
 
@@ -207,8 +257,9 @@ def finetune(prepared: TrainingData, config: TrainConfig, work: Path,
              resume: bool = False) -> FinetuneResult:
     """Fine-tune ``config.model`` on the prepared rows with checkpoints in ``work``; with
     ``resume``, continue from the last complete checkpoint there. The best checkpoint by dev
-    macro-F1 is the result when there are at least :data:`MIN_CALIBRATION_ROWS` dev rows; else
-    the last step (``info["checkpoint_selection"]`` says which)."""
+    macro-F1 (a regression: by dev Pearson) is the result when there are at least
+    :data:`MIN_CALIBRATION_ROWS` dev rows; else the last step (``info["checkpoint_selection"]``
+    says which)."""
     import torch
     from transformers import set_seed
     from transformers.utils import logging as hf_logging
@@ -220,10 +271,14 @@ def finetune(prepared: TrainingData, config: TrainConfig, work: Path,
     from kanjo.training.trainer import LossTrainer
 
     hf_logging.disable_progress_bar()  # per-checkpoint "Writing model shards" bars
+    task = TASK_TRAINING[prepared.labels.task]
+    regression = prepared.labels.task == "regression"
+    if regression:
+        _check_regression_options(config)
     set_seed(config.seed)
     model, tokenizer = _load_base(config, prepared.labels)
     max_length = model_max_length(model, tokenizer, config.max_length)
-    train_rows, cut = _rows(tokenizer, prepared.train.texts, prepared.y_train,
+    train_rows, cut = _rows(tokenizer, prepared.train.inputs, prepared.y_train,
                             prepared.soft_train, max_length)
     dev_rows = None
     selection = "none: no dev set, the last step is kept"
@@ -233,11 +288,12 @@ def finetune(prepared: TrainingData, config: TrainConfig, work: Path,
         selection = (f"none: the dev set has {len(prepared.y_dev)} rows (< "
                      f"{MIN_CALIBRATION_ROWS}), the last step is kept")
     elif prepared.dev is not None:
-        dev_rows, _ = _rows(tokenizer, prepared.dev.texts, prepared.y_dev, None, max_length)
-        selection = "best dev macro-F1 of the evaluated checkpoints"
+        dev_rows, _ = _rows(tokenizer, prepared.dev.inputs, prepared.y_dev, None, max_length)
+        selection = f"best dev {task.best_name} of the evaluated checkpoints"
     device = select_device(config.device)
     epochs, eval_steps = schedule(len(train_rows), config)
-    weights = class_weights(prepared.y_train, len(prepared.labels), config.class_weight)
+    weights = None if regression else class_weights(prepared.y_train, len(prepared.labels),
+                                                    config.class_weight)
     info: dict[str, Any] = {"truncated_train_rows": cut,
                             "schedule": {"epochs": epochs, "eval_steps": eval_steps},
                             "class_weights": weights, "checkpoint_selection": selection}
@@ -250,12 +306,13 @@ def finetune(prepared: TrainingData, config: TrainConfig, work: Path,
         model=model,
         optimizers=(optimizer, None),
         args=_training_arguments(config, work, epochs, eval_steps, len(train_rows),
-                                 dev_rows is not None, device),
+                                 dev_rows is not None, device,
+                                 task.best_metric),
         train_dataset=train_rows,
         eval_dataset=dev_rows,
         data_collator=Collator(tokenizer),
         processing_class=tokenizer,
-        compute_metrics=lambda p: _trainer_metrics(p, names),
+        compute_metrics=lambda p: task.trainer_metrics(p, names),
         callbacks=callbacks,
         class_weights=weights,
         label_smoothing=config.label_smoothing,
@@ -288,8 +345,19 @@ def finetune(prepared: TrainingData, config: TrainConfig, work: Path,
     return FinetuneResult(Classifier(backend, prepared.labels), seconds, info)
 
 
+def _check_regression_options(config: TrainConfig) -> None:
+    """The classification-only options, refused for a regression (they would be ignored)."""
+    given = [flag for flag, on in (("--class-weight balanced", config.class_weight != "none"),
+                                   ("--label-smoothing", config.label_smoothing > 0),
+                                   ("--rdrop", config.rdrop > 0)) if on]
+    if given:
+        raise ConfigError(f"{', '.join(given)} apply to classification, not to a regression "
+                          "(one numeric output fitted by mean squared error)")
+
+
 def _training_arguments(config: TrainConfig, work: Path, epochs: float, eval_steps: int,
-                        n_rows: int, has_dev: bool, device: str) -> Any:
+                        n_rows: int, has_dev: bool, device: str,
+                        best_metric: str = "macro_f1") -> Any:
     import torch
     from transformers import TrainingArguments
 
@@ -308,7 +376,7 @@ def _training_arguments(config: TrainConfig, work: Path, epochs: float, eval_ste
         save_steps=eval_steps,
         save_total_limit=1,
         load_best_model_at_end=has_dev,
-        metric_for_best_model="macro_f1" if has_dev else None,
+        metric_for_best_model=best_metric if has_dev else None,
         greater_is_better=True,
         logging_steps=max(1, min(50, n_rows // config.batch_size // 4)),
         report_to="none",
@@ -367,25 +435,34 @@ def run_summary(prepared: TrainingData, config: TrainConfig, plan: str) -> str:
     else:
         dev = f"{len(prepared.dev)} dev rows (a stratified {config.dev_split:g} held out)"
     targets = "label distributions (soft labels)" if prepared.soft_train is not None \
-        else "hard labels"
+        else TASK_TRAINING[prepared.labels.task].targets
     return (f"training {config.model} on {len(prepared.y_train)} rows ({labels}); {dev}; "
             f"targets: {targets}; {plan}")
 
 
-def _rows(tokenizer: Any, texts: list[str], y: np.ndarray, soft: np.ndarray | None,
-          max_length: int) -> tuple[list[dict[str, Any]], int]:
-    from kanjo.models.tokenize import encode
+def _rows(tokenizer: Any, texts: list[str] | list[tuple[str, str]], y: np.ndarray,
+          soft: np.ndarray | None, max_length: int) -> tuple[list[dict[str, Any]], int]:
+    """Tokenised training rows: ``input_ids`` (with ``token_type_ids`` for pairs where the
+    tokenizer makes them), ``labels`` (class id, or a float target) and ``soft_labels``."""
+    from kanjo.models.tokenize import encode_inputs
 
-    ids, cut = encode(tokenizer, texts, max_length)
-    rows = [{"input_ids": seq, "labels": int(label)} for seq, label in zip(ids, y, strict=True)]
+    ids, types, cut = encode_inputs(tokenizer, texts, max_length)
+    cast = float if np.issubdtype(y.dtype, np.floating) else int  # a value, or a class id
+    rows = [{"input_ids": seq, "labels": label.tolist() if np.ndim(label) else cast(label)}
+            for seq, label in zip(ids, y, strict=True)]  # a multi-hot row: --task multi-label
+    for row, segments in zip(rows, types or (), strict=False):
+        row["token_type_ids"] = segments
     if soft is not None:
         for row, dist in zip(rows, soft, strict=True):
             row["soft_labels"] = dist
     return rows, cut
 
 
-def _load_base(config: TrainConfig, labels: LabelSet) -> tuple[Any, Any]:
-    """The base encoder with a fresh classification head for ``labels``, and its tokenizer."""
+def _load_base(config: TrainConfig, labels: Targets) -> tuple[Any, Any]:
+    """The base encoder with a fresh classification head for ``labels``, and its tokenizer.
+    config.json's ``problem_type`` is the task's (:data:`TASK_TRAINING`): transformers'
+    ``pipeline("text-classification")`` then applies a sigmoid per label to a multi-label
+    model and returns a regression's raw value."""
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     from kanjo.models.resolve import load_error, resolve
@@ -400,6 +477,7 @@ def _load_base(config: TrainConfig, labels: LabelSet) -> tuple[Any, Any]:
             num_labels=len(labels),
             id2label=labels.id2label,
             label2id=labels.label2id,
+            problem_type=TASK_TRAINING[labels.task].problem_type,
             ignore_mismatched_sizes=True,
         )
     except Exception as exc:  # transformers, safetensors and tokenizers each raise their own
@@ -423,7 +501,46 @@ def schedule(n_rows: int, config: TrainConfig) -> tuple[float, int]:
     return round(epochs, 3), min(eval_steps, total)
 
 
+def _regression_trainer_metrics(prediction: Any, names: tuple[str, ...]) -> dict[str, float]:
+    metrics = regression_metrics(prediction.label_ids, np.asarray(prediction.predictions)[:, 0])
+    # a constant prediction (early in training) has no correlation: the worst score
+    return {k: -1.0 if metrics[k] is None else metrics[k] for k in REGRESSION_KEYS}
+
+
+def _multi_label_trainer_metrics(prediction: Any, names: tuple[str, ...]) -> dict[str, float]:
+    """Checkpoints are compared at the default thresholds (the tuned ones come after)."""
+    from kanjo.evaluation.multi_label import DEFAULT_THRESHOLD, multi_label_metrics, sigmoid
+
+    metrics = multi_label_metrics(prediction.label_ids,
+                                  sigmoid(prediction.predictions) >= DEFAULT_THRESHOLD, names)
+    return {k: metrics[k] for k in ("subset_accuracy", "micro_f1", "macro_f1")}
+
+
 def _trainer_metrics(prediction: Any, names: tuple[str, ...]) -> dict[str, float]:
     logits = prediction.predictions
     metrics = classification_metrics(prediction.label_ids, np.argmax(logits, axis=-1), names)
     return {k: metrics[k] for k in ("accuracy", "macro_f1", "weighted_f1")}
+
+
+@dataclass(frozen=True)
+class TaskTraining:
+    """How fine-tuning treats a task: config.json's ``problem_type``, the dev metric that
+    selects the checkpoint (``best_metric``, named ``best_name`` in kanjo.json), the trainer's
+    dev metrics, and how the run summary names the targets."""
+
+    problem_type: str
+    best_metric: str
+    best_name: str
+    trainer_metrics: Callable[[Any, tuple[str, ...]], dict[str, float]]
+    targets: str
+
+
+TASK_TRAINING = {
+    "classification": TaskTraining("single_label_classification", "macro_f1", "macro-F1",
+                                   _trainer_metrics, "hard labels"),
+    "multi-label": TaskTraining("multi_label_classification", "macro_f1", "macro-F1",
+                                _multi_label_trainer_metrics, "label sets (multi-label)"),
+    "regression": TaskTraining("regression", "pearson", "Pearson", _regression_trainer_metrics,
+                               "numeric values (mean squared error)"),
+}
+"""task → :class:`TaskTraining`."""

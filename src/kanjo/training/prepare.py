@@ -8,19 +8,21 @@ from typing import Any
 import numpy as np
 
 from kanjo.config import TrainConfig
-from kanjo.data import LabelSet, Table, read_table, train_dev_split
+from kanjo.data import Table, read_table, train_dev_split
 from kanjo.data.duplicates import overlap, report_duplicates
 from kanjo.data.inputs import as_table, fingerprint
 from kanjo.data.normalize import normalize_texts
 from kanjo.data.pseudo_labels import add_pseudo_labels, read_pseudo_labels
-from kanjo.errors import DataError, warn_data
+from kanjo.data.targets import Targets, targets_for
+from kanjo.errors import ConfigError, DataError, warn_data
 
 
 @dataclass
 class TrainingData:
-    """The rows a run trains and selects on, with their label ids."""
+    """The rows a run trains and selects on, with their targets: label ids [n], or for
+    ``--task multi-label`` multi-hot rows [n, k] (``y_train``, ``y_dev``)."""
 
-    labels: LabelSet
+    labels: Targets
     train: Table
     y_train: np.ndarray
     dev: Table | None
@@ -59,10 +61,9 @@ def prepare_data(data: Any, config: TrainConfig) -> TrainingData:
     label spellings and dev rows that are also training rows are warned about
     (:class:`~kanjo.errors.DataWarning`) and counted in each table's ``stats`` (kanjo.json
     ``data.*.integrity``)."""
-    options = dict(format=config.format, text_column=config.text_column,
-                   label_column=config.label_column, encoding=config.encoding)
+    options = read_options(config)
     table = normalized(as_table(data, **options))
-    labels = LabelSet(tuple(config.labels)) if config.labels else LabelSet.infer(table)
+    labels = targets_for(config.task, table, config.labels, config.label_sep)
     ids = labels.encode(table)
     report_duplicates(table, ids)
     soft = soft_targets(labels, table, config.soft_labels)
@@ -76,12 +77,18 @@ def prepare_data(data: Any, config: TrainConfig) -> TrainingData:
     y_dev = labels.encode(dev) if dev is not None else None
     train, y_train = table.subset(train_idx), ids[train_idx]
     train.stats = table.stats
+    if hasattr(labels, "with_range"):  # a numeric target: its range is the training rows'
+        labels = labels.with_range(y_train)
     if dev is not None:
         _check_overlap(train, dev)
     soft_train = soft[train_idx] if soft is not None else None
     source = _dev_source(table, dev_table, dev_idx)
     if not config.pseudo_labels:
         return TrainingData(labels, train, y_train, dev, y_dev, soft_train, dev_source=source)
+    if table.text_pairs is not None or labels.task != "classification":
+        raise ConfigError("--pseudo-labels trains on predicted class probabilities of single "
+                          f"texts: it does not apply to sentence pairs or to a {labels.task} "
+                          "task")
     labelled = set(table.texts) | set(dev.texts if dev is not None else ())
     pseudo = read_pseudo_labels(config.pseudo_labels, labels, labelled, rows=config.pseudo_rows,
                                 seed=config.seed, soft=config.soft_labels)
@@ -100,10 +107,20 @@ def _dev_source(table: Table, dev_table: Table | None, dev_idx: np.ndarray | Non
     return "split-column" if marked else "held-out"
 
 
+def read_options(config: TrainConfig) -> dict[str, Any]:
+    """The reading options of ``config`` (format, columns, encoding) for :func:`read_table`."""
+    return dict(format=config.format, text_column=config.text_column,
+                label_column=config.label_column, encoding=config.encoding,
+                text_pair_column=config.text_pair_column)
+
+
 def normalized(table: Table) -> Table:
-    """``table`` with its texts in NFKC (:mod:`kanjo.data.normalize`); how many changed goes
-    to ``table.stats["texts_normalised"]``."""
+    """``table`` with its texts (both texts of a pair) in NFKC (:mod:`kanjo.data.normalize`);
+    how many rows changed goes to ``table.stats["texts_normalised"]``."""
     table.texts, changed = normalize_texts(table.texts)
+    if table.text_pairs is not None:
+        table.text_pairs, more = normalize_texts(table.text_pairs)
+        changed += more
     if changed:
         table.stats["texts_normalised"] = changed
     return table
@@ -143,7 +160,7 @@ def _check_overlap(train: Table, dev: Table) -> None:
                   f"{dev.lines[same[0]]}): the dev score overstates", file=dev.path)
 
 
-def soft_targets(labels: LabelSet, table: Table, mode: bool | str) -> np.ndarray | None:
+def soft_targets(labels: Targets, table: Table, mode: bool | str) -> np.ndarray | None:
     """The rows' label distributions to train on: ``True`` requires a soft-label column
     (judges, soft_labels, label_distribution or probabilities), ``"auto"`` uses one when the
     data has it, ``False`` trains on the hard labels."""

@@ -35,11 +35,13 @@ class KanjoProgress(TrainerCallback):
     def on_evaluate(self, args: Any, state: Any, control: Any, metrics: Any = None,
                     **kwargs: Any) -> None:
         if self.bar is not None and metrics:
+            shown = (("Pearson", "pearson"), ("RMSE", "rmse")) if "eval_pearson" in metrics \
+                else (("macro-F1", "macro_f1"), ("accuracy", "accuracy"))
             self.bar.write(file=sys.stderr, s=
-                f"epoch {state.epoch:.2f} · step {state.global_step}: dev macro-F1 "
-                f"{metrics.get('eval_macro_f1', float('nan')):.4f} · accuracy "
-                f"{metrics.get('eval_accuracy', float('nan')):.4f} · loss "
-                f"{metrics.get('eval_loss', float('nan')):.4f}"
+                f"epoch {state.epoch:.2f} · step {state.global_step}: dev "
+                + " · ".join(f"{name} {metrics.get('eval_' + key, float('nan')):.4f}"
+                             for name, key in shown)
+                + f" · loss {metrics.get('eval_loss', float('nan')):.4f}"
             )
 
     def on_train_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
@@ -48,7 +50,8 @@ class KanjoProgress(TrainerCallback):
             self.bar = None
             if state.global_step < state.max_steps:
                 best = state.best_metric
+                metric = "Pearson" if args.metric_for_best_model == "pearson" else "macro-F1"
                 print(f"early stopping at step {state.global_step} of {state.max_steps}: dev "
-                      f"macro-F1 stopped improving (best {best:.4f} at "
+                      f"{metric} stopped improving (best {best:.4f} at "
                       f"{Path(state.best_model_checkpoint or '?').name})", file=sys.stderr,
                       flush=True)

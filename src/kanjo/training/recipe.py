@@ -12,21 +12,32 @@ at 64 rows embeddings 0.63 against fine-tuning 0.47 (ECE 0.04 against 0.24); at 
 from __future__ import annotations
 
 from kanjo.config import TrainConfig
+from kanjo.errors import ConfigError
 
 EMBEDDINGS_BELOW = 500
 """Training rows below which ``recipe: auto`` trains the embeddings recipe."""
 
 
-def choose_recipe(config: TrainConfig, train_rows: int) -> tuple[str, str]:
+def choose_recipe(config: TrainConfig, train_rows: int, pairs: bool = False) -> tuple[str, str]:
     """(recipe, reason): ``tfidf``, ``embeddings`` or ``finetune``, and a sentence saying why
-    (recorded in kanjo.json and printed before training)."""
+    (recorded in kanjo.json and printed before training). The embeddings recipe embeds single
+    texts for a classifier head (one-vs-rest heads for multi-label): sentence pairs and a
+    regression fine-tune (``auto``) or are refused (``embeddings``, ConfigError)."""
     if config.model == "tfidf":
         return "tfidf", "the model is the TF-IDF baseline"
+    unsupported = "sentence pairs" if pairs else (
+        "a regression task" if config.task == "regression" else None)
+    if unsupported and config.recipe == "embeddings":
+        raise ConfigError(f"the embeddings recipe classifies single texts, not {unsupported}",
+                          hint="use --recipe finetune (or auto)")
     if config.recipe != "auto":
         return config.recipe, f"recipe {config.recipe} was asked for"
     if config.freeze_encoder:
         return "finetune", "freeze_encoder trains the classification head of the fine-tuning " \
                            "recipe"
+    if train_rows < EMBEDDINGS_BELOW and unsupported:
+        return "finetune", (f"auto: {train_rows} training rows < {EMBEDDINGS_BELOW}, but the "
+                            f"embeddings recipe does not take {unsupported}")
     if train_rows < EMBEDDINGS_BELOW:
         return "embeddings", (f"auto: {train_rows} training rows < {EMBEDDINGS_BELOW}, where "
                               "frozen-encoder embeddings beat fine-tuning and stay calibrated")

@@ -1,0 +1,327 @@
+"""Sentence pairs and regression (issue #15) on tiny real models: a pair label that depends on
+both texts, a regression that learns a monotone score, pipeline compatibility, ONNX parity,
+cross-validation, the TF-IDF baseline and bad input."""
+
+from __future__ import annotations
+
+import csv
+import json
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.conftest import NEGATIVE, POSITIVE, SHARED, SUBJECTS, TINY, run_cli
+
+JRTE_RTE = SHARED / "jrte-rte" / "rte.nlp2020_base.train-dev.tsv"
+
+
+def agreement_rows(n: int, seed: int) -> list[dict[str, str]]:
+    """Pairs of review sentences labelled by the sentiment of both, in order: "pos-neg" is a
+    positive first and a negative second text. One text alone gets at most half of them right,
+    and the order of the pair matters."""
+    rng = random.Random(seed)
+    rows = []
+    for _ in range(n):
+        first, second = rng.random() < 0.5, rng.random() < 0.5
+        rows.append({
+            "sentence1": f"{rng.choice(SUBJECTS)}{rng.choice(POSITIVE if first else NEGATIVE)}。",
+            "sentence2": f"{rng.choice(SUBJECTS)}{rng.choice(POSITIVE if second else NEGATIVE)}。",
+            "label": f"{'pos' if first else 'neg'}-{'pos' if second else 'neg'}"})
+    return rows
+
+
+def intensity_rows(n: int, seed: int) -> list[dict[str, object]]:
+    """Texts whose score is how many times とても is said (0–4), about two random subjects."""
+    rng = random.Random(seed)
+    rows = []
+    for _ in range(n):
+        k = rng.randrange(5)
+        first, second = rng.sample(SUBJECTS, 2)
+        rows.append({"text": f"{first}と{second}が{'とても' * k}良かった。", "score": float(k)})
+    return rows
+
+
+def write_jsonl(path: Path, rows: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows),
+                    encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def pair_data(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("pairs")
+    return {"train": write_jsonl(root / "train.jsonl", agreement_rows(240, seed=0)),
+            "dev": write_jsonl(root / "dev.jsonl", agreement_rows(60, seed=1))}
+
+
+@pytest.fixture(scope="module")
+def pair_model(tmp_path_factory: pytest.TempPathFactory, tiny_bert: Path,
+               pair_data: dict[str, Path]) -> Path:
+    import kanjo
+
+    out = tmp_path_factory.mktemp("pair-model") / "model"
+    kanjo.train(pair_data["train"], out, model=str(tiny_bert), dev=str(pair_data["dev"]),
+                **dict(TINY, epochs=40))
+    return out
+
+
+@pytest.fixture(scope="module")
+def regression_data(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("regression")
+    return {"train": write_jsonl(root / "train.jsonl", intensity_rows(160, seed=2)),
+            "dev": write_jsonl(root / "dev.jsonl", intensity_rows(60, seed=3))}
+
+
+@pytest.fixture(scope="module")
+def regression_model(tmp_path_factory: pytest.TempPathFactory, tiny_bert: Path,
+                     regression_data: dict[str, Path]) -> Path:
+    import kanjo
+
+    out = tmp_path_factory.mktemp("regression-model") / "model"
+    kanjo.train(regression_data["train"], out, model=str(tiny_bert), task="regression",
+                label_column="score", dev=str(regression_data["dev"]), **dict(TINY, epochs=20))
+    return out
+
+
+def test_a_pair_label_that_needs_both_texts_is_learnt(pair_model: Path,
+                                                      pair_data: dict[str, Path]) -> None:
+    import kanjo
+
+    clf = kanjo.load(pair_model)
+    assert clf.meta["pairs"] is True and clf.meta["task"] == "classification"
+    assert clf.meta["dev_metrics"]["accuracy"] >= 0.9
+    # the same first text flips its label with the second: the model reads both
+    good, bad = "部屋は最高でした。", "朝食は最悪でした。"
+    assert clf.predict([(good, "温泉が快適でした。"), (good, "接客はひどい。"),
+                        (bad, "眺めは素晴らしい。"), (bad, "眺めに不満です。")]) == [
+        "pos-pos", "pos-neg", "neg-pos", "neg-neg"]
+    # a pair model takes pairs only, and a DataFrame with two text columns
+    import pandas as pd
+
+    frame = pd.DataFrame(agreement_rows(30, seed=9))
+    assert clf.evaluate(frame)["accuracy"] >= 0.8
+    with pytest.raises(kanjo.KanjoError, match="reads sentence pairs"):
+        clf.predict([good])
+    with pytest.raises(kanjo.KanjoError, match="reads sentence pairs; explain"):
+        clf.explain([(good, bad)])
+
+
+def test_pair_inputs_carry_segment_ids(pair_model: Path) -> None:
+    from transformers import AutoTokenizer
+
+    from kanjo.models.tokenize import encode_inputs
+
+    tokenizer = AutoTokenizer.from_pretrained(pair_model)
+    ids, types, _ = encode_inputs(tokenizer, [("部屋", "朝食")], 32)
+    expected = tokenizer("部屋", "朝食")
+    assert ids == [expected["input_ids"]] and types == [expected["token_type_ids"]]
+    assert 1 in types[0]
+
+
+def test_a_regression_learns_a_monotone_score(regression_model: Path,
+                                              regression_data: dict[str, Path]) -> None:
+    import kanjo
+
+    clf = kanjo.load(regression_model)
+    meta = clf.meta
+    assert meta["task"] == "regression" and meta["labels"] == ["score"]
+    assert meta["target_range"] == [0.0, 4.0]
+    assert meta["calibration"]["method"] is None
+    assert "Pearson" in meta["checkpoint_selection"]
+    assert meta["dev_metrics"]["spearman"] >= 0.9
+    values = clf.predict_values([f"部屋と朝食が{'とても' * k}良かった。" for k in range(5)])
+    assert np.all(np.diff(values) > 0)  # monotone in the intensity
+    config = json.loads((regression_model / "config.json").read_text())
+    assert config["problem_type"] == "regression" and config["id2label"] == {"0": "score"}
+    metrics = clf.evaluate(regression_data["dev"], label_column="score")
+    assert set(metrics) >= {"pearson", "spearman", "rmse", "mae"}
+    assert metrics["rmse"] < 1.0
+    clipped = clf.predict_values(["部屋と温泉が" + "とても" * 12 + "良かった。"], clip=True)
+    assert 0.0 <= clipped[0] <= 4.0
+    with pytest.raises(kanjo.KanjoError, match="class probabilities"):
+        clf.predict_proba(["部屋"])
+
+
+def test_transformers_pipeline_gives_the_raw_value_and_pair_probabilities(
+        regression_model: Path, pair_model: Path) -> None:
+    from transformers import pipeline
+
+    import kanjo
+
+    text = "部屋がとてもとても良かった。"
+    raw = pipeline("text-classification", model=str(regression_model))(text)[0]
+    assert raw["label"] == "score"
+    assert raw["score"] == pytest.approx(float(kanjo.load(regression_model).predict_values(
+        [text])[0]), abs=1e-4)
+    pair = ("部屋は最高でした。", "接客はひどい。")
+    got = pipeline("text-classification", model=str(pair_model), top_k=None)(
+        {"text": pair[0], "text_pair": pair[1]})
+    clf = kanjo.load(pair_model)
+    proba = clf.predict_proba([pair])[0]
+    by_label = {row["label"]: row["score"] for row in got}
+    assert by_label == pytest.approx(dict(zip(clf.labels.names, proba.tolist(), strict=True)),
+                                     abs=1e-4)
+
+
+def test_onnx_exports_match_torch_for_pairs_and_regression(pair_model: Path,
+                                                           regression_model: Path,
+                                                           tmp_path: Path) -> None:
+    import onnxruntime as ort
+
+    import kanjo
+    from kanjo.export.onnx import export
+
+    pairs = [(a["sentence1"], a["sentence2"]) for a in agreement_rows(12, seed=4)]
+    export(pair_model, tmp_path / "pair")
+    names = {i.name for i in ort.InferenceSession(str(tmp_path / "pair" / "model.onnx"))
+             .get_inputs()}
+    assert "token_type_ids" in names
+    np.testing.assert_allclose(kanjo.load(tmp_path / "pair").predict_proba(pairs),
+                               kanjo.load(pair_model).predict_proba(pairs), atol=1e-4)
+    texts = [f"朝食が{'とても' * k}良かった。" for k in range(5)]
+    torch_values = kanjo.load(regression_model).predict_values(texts)
+    export(regression_model, tmp_path / "regression")
+    np.testing.assert_allclose(kanjo.load(tmp_path / "regression").predict_values(texts),
+                               torch_values, atol=1e-4)
+    # int8 (calibrated on the training texts): within a tenth of the 0–4 range, same order
+    export(regression_model, tmp_path / "int8", quantize="int8")
+    int8_values = kanjo.load(tmp_path / "int8").predict_values(texts)
+    np.testing.assert_allclose(int8_values, torch_values, atol=0.4)
+    assert np.all(np.diff(int8_values) > 0)
+
+
+def test_predict_command_writes_pairs_and_values(pair_model: Path, regression_model: Path,
+                                                 pair_data: dict[str, Path], tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "pairs.csv"
+    code, _, err = run_cli(["predict", str(pair_model), "--input", str(pair_data["dev"]),
+                            "--output", str(out)], capsys)
+    assert code == 0, err
+    rows = list(csv.DictReader(out.open(encoding="utf-8")))
+    # the input's columns carried through, then the prediction (its label column renamed, as
+    # the input has one), every pair's label from both texts
+    assert len(rows) == 60 and list(rows[0])[:5] == ["sentence1", "sentence2", "label",
+                                                     "kanjo_label", "score"]
+    assert sum(r["label"] == r["kanjo_label"] for r in rows) >= 54
+    code, stdout, err = run_cli(["predict", str(regression_model), "部屋がとても良かった。"],
+                                capsys)
+    assert code == 0, err
+    assert set(json.loads(stdout)) == {"text", "value"}
+    code, stdout, err = run_cli(["evaluate", str(regression_model), str(pair_data["dev"])],
+                                capsys)
+    assert code == 2 and "line 1" in err and "not a number" in err  # pos-pos is no score
+    code, stdout, err = run_cli(["evaluate", str(pair_model), str(pair_data["dev"])], capsys)
+    assert code == 0 and "macro f1" in stdout
+
+
+def test_downstream_commands_refuse_a_regression_with_one_message(
+        regression_model: Path, regression_data: dict[str, Path],
+        capsys: pytest.CaptureFixture[str]) -> None:
+    import kanjo
+    from kanjo.serve.app import create_app
+
+    clf = kanjo.load(regression_model)
+    with pytest.raises(kanjo.KanjoError, match="regression model"):
+        clf.explain(["部屋がとても良かった。"])
+    with pytest.raises(kanjo.KanjoError, match="regression model"):
+        create_app(regression_model)
+    code, _, err = run_cli(["label-issues", str(regression_data["train"]), "--task",
+                            "regression", "--label-column", "score", "--model", "tfidf"], capsys)
+    assert code == 2 and "label-issues" in err and "Traceback" not in err
+
+
+def test_tfidf_covers_pairs_and_regression(pair_data: dict[str, Path],
+                                           regression_data: dict[str, Path],
+                                           tmp_path: Path) -> None:
+    import kanjo
+
+    pairs = kanjo.train(pair_data["train"], tmp_path / "pairs", model="tfidf",
+                        dev=str(pair_data["dev"]))
+    assert pairs.meta["pairs"] is True
+    reloaded = kanjo.load(tmp_path / "pairs")
+    sample = [("部屋は最高でした。", "接客はひどい。")]
+    np.testing.assert_allclose(reloaded.predict_proba(sample), pairs.predict_proba(sample))
+    scores = kanjo.train(regression_data["train"], tmp_path / "scores", model="tfidf",
+                         task="regression", label_column="score", dev=str(regression_data["dev"]))
+    assert scores.meta["dev_metrics"]["pearson"] > 0.8
+    np.testing.assert_allclose(kanjo.load(tmp_path / "scores").predict_values(["部屋が良かった。"]),
+                               scores.predict_values(["部屋が良かった。"]))
+
+
+def test_cv_keeps_a_premise_in_one_fold(tmp_path: Path) -> None:
+    from kanjo.config import TrainConfig
+    from kanjo.training.cross_validation import cross_validate
+
+    rows = agreement_rows(120, seed=6)
+    for i, row in enumerate(rows):  # each premise asked with three hypotheses
+        row["sentence1"] = rows[i - i % 3]["sentence1"]
+    data = write_jsonl(tmp_path / "nli.jsonl", rows)
+    report = cross_validate(data, TrainConfig(model="tfidf"), folds=3)
+    fold_of: dict[str, set[int]] = {}
+    for row, fold in zip(report["rows"], report["fold"], strict=True):
+        fold_of.setdefault(rows[row]["sentence1"], set()).add(fold)
+    assert all(len(folds) == 1 for folds in fold_of.values())
+    scores = write_jsonl(tmp_path / "scores.jsonl", intensity_rows(90, seed=7))
+    report = cross_validate(scores, TrainConfig(model="tfidf", task="regression",
+                                                label_column="score"), folds=3)
+    assert report["summary"]["pearson"]["mean"] > 0.5 and "rmse" in report["summary"]
+
+
+def test_embeddings_recipe_is_for_single_text_classification() -> None:
+    from kanjo.config import TrainConfig
+    from kanjo.errors import ConfigError
+    from kanjo.training.recipe import choose_recipe
+
+    recipe, reason = choose_recipe(TrainConfig(task="regression"), 40)
+    assert recipe == "finetune" and "regression" in reason
+    assert choose_recipe(TrainConfig(), 40, pairs=True)[0] == "finetune"
+    assert choose_recipe(TrainConfig(), 40)[0] == "embeddings"
+    with pytest.raises(ConfigError, match="sentence pairs"):
+        choose_recipe(TrainConfig(recipe="embeddings"), 40, pairs=True)
+    with pytest.raises(ConfigError, match="task must be one of"):
+        TrainConfig(task="ranking")
+
+
+def test_jrte_entailment_file_is_read_natively_with_votes() -> None:
+    from kanjo.data import read_table
+
+    table = read_table(JRTE_RTE)
+    assert table.format == "jrte" and len(table) == 6950
+    assert table.label_names == ("non_entailment", "entailment")
+    assert table.texts[0] == "温泉は、肌がスベスベになります。"  # the premise first
+    assert table.text_pairs[0] == "肌がスベスベになりました。"
+    assert set(table.splits) == {"train", "dev"} and table.soft[0] == {"entailment": 1.0}
+
+
+def test_bad_pair_and_regression_input_exit_2_naming_the_line(
+        tmp_path: Path, tiny_bert: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = write_jsonl(tmp_path / "d.jsonl", agreement_rows(20, seed=8))
+    code, _, err = run_cli(["train", str(data), "--out", str(tmp_path / "m"), "--model", "tfidf",
+                            "--text-pair-column", "hypothesis"], capsys)
+    assert code == 2 and "hypothesis" in err and "Traceback" not in err
+    rows = intensity_rows(20, seed=8)
+    rows[6]["score"] = "high"
+    bad = write_jsonl(tmp_path / "bad.jsonl", rows)
+    code, _, err = run_cli(["train", str(bad), "--out", str(tmp_path / "m"), "--model", "tfidf",
+                            "--task", "regression", "--label-column", "score"], capsys)
+    assert code == 2 and "line 7" in err and "not a number" in err
+    assert not (tmp_path / "m").exists()
+    rows = agreement_rows(20, seed=8)
+    rows[3]["sentence2"] = ""
+    code, _, err = run_cli(["train", str(write_jsonl(tmp_path / "gap.jsonl", rows)), "--out",
+                            str(tmp_path / "m"), "--model", "tfidf"], capsys)
+    assert code == 2 and "line 4" in err and "sentence2" in err
+
+
+def test_numeric_labels_suggest_a_regression(tmp_path: Path) -> None:
+    from kanjo.data import read_table
+    from kanjo.data.targets import targets_for
+    from kanjo.errors import DataWarning
+
+    rows = [{"text": f"文{i}", "label": round(i * 0.2, 1)} for i in range(30)]
+    table = read_table(write_jsonl(tmp_path / "s.jsonl", rows))
+    with pytest.warns(DataWarning, match="--task regression"):
+        targets_for("classification", table)
+    assert targets_for("regression", table).names == ("label",)
