@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +14,7 @@ import pytest
 from kanjo.cli import main
 from tests.conftest import TINY, cli_flags
 from tests.conftest import run_cli as run
+from tests.fault_injection import run_command
 
 FAST = cli_flags(TINY)
 
@@ -165,17 +164,10 @@ def test_killed_run_resumes_to_a_valid_model(tmp_path: Path, tiny_bert: Path,
     args = [sys.executable, "-m", "kanjo", "train", str(toy_csv), "--out", str(out), "--model",
             str(tiny_bert), *FAST, "--eval-steps", "8"]
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     checkpoints = tmp_path / ".model.partial" / "checkpoints"
-    deadline = time.time() + 120
-    while time.time() < deadline and proc.poll() is None:
-        if any(checkpoints.glob("checkpoint-*/trainer_state.json")):
-            time.sleep(0.5)
-            break
-        time.sleep(0.2)
-    assert proc.poll() is None, "the run finished before it could be killed"
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    run = run_command(args, env, timeout=120,  # killed once its first checkpoint is complete
+                      until=lambda: any(checkpoints.glob("checkpoint-*/trainer_state.json")))
+    assert run.killed, "the run finished before it could be killed"
     assert not out.exists(), "a killed run leaves no model directory"
     done = subprocess.run(args, env=env, capture_output=True, text=True)
     assert done.returncode == 2 and "--resume" in done.stderr

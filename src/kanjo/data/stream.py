@@ -30,27 +30,31 @@ STDIN = "<stdin>"
 
 @dataclass
 class Chunk:
-    """One chunk of an input: ``index`` counts chunks from 0; ``records`` holds each row's
-    input columns (``line`` and ``text`` for plain text), aligned with ``texts`` and
-    ``lines``; ``columns`` names the input's columns seen so far, in input order."""
+    """One chunk of an input: ``index`` counts chunks from 0; ``table`` holds its rows (texts,
+    sentence pairs, source line numbers); ``records`` each row's input columns (``line`` and
+    ``text`` for plain text), aligned with the table; ``columns`` names the input's columns
+    seen so far, in input order."""
 
     index: int
-    texts: list[str]
-    lines: list[int]
+    table: readers.Table
     records: list[dict[str, Any]]
     columns: list[str]
-    text_pairs: list[str] | None = None
-    """The second text of each row of a sentence-pair input (None: single texts)."""
 
     def __len__(self) -> int:
-        return len(self.texts)
+        return len(self.table)
+
+    @property
+    def texts(self) -> list[str]:
+        return self.table.texts
+
+    @property
+    def lines(self) -> list[int]:
+        return self.table.lines
 
     @property
     def inputs(self) -> list[str] | list[tuple[str, str]]:
-        """What a model reads: the texts, or ``(text, text_pair)`` tuples."""
-        if self.text_pairs is None:
-            return self.texts
-        return list(zip(self.texts, self.text_pairs, strict=True))
+        """What a model reads per row (:attr:`~kanjo.data.readers.Table.inputs`)."""
+        return self.table.inputs
 
 
 def stream_texts(source: str | Path, format: str = "auto", text_column: str | None = None,
@@ -160,8 +164,9 @@ def _plain_chunks(path: str | Path, lines: Iterator[tuple[int, str]], chunk_rows
         for number, line in part:
             if not line.strip():
                 raise readers.blank_line_error(path, number)
-        yield Chunk(index, [line for _, line in part], [n for n, _ in part],
-                    [{"line": n, "text": line} for n, line in part], columns)
+        table = readers.Table(Path(path), "txt", [line for _, line in part],
+                              [n for n, _ in part])
+        yield Chunk(index, table, [{"line": n, "text": line} for n, line in part], columns)
         index += 1
     if index == 0:
         raise DataError("contains no rows", file=path)
@@ -209,7 +214,7 @@ def _line_chunks(path: Path, fmt: str, lines: Iterator[tuple[int, str]],
         readers._check_texts(table)
         columns += [k for record in records for k in record if k not in columns]
         rows += len(table)
-        yield Chunk(index, table.texts, table.lines, records, list(columns), table.text_pairs)
+        yield Chunk(index, table, records, list(columns))
         index += 1
     if header is None and fmt == "tsv":
         raise DataError("is empty", file=path)
@@ -246,8 +251,7 @@ def _csv_chunks(path: Path, handle: IO[str], text_column: str | None,
         readers._check_texts(table)
         records = [record for _, record in numbered]
         rows += len(table)
-        yield Chunk(index, table.texts, table.lines, records, list(records[0]),
-                    table.text_pairs)
+        yield Chunk(index, table, records, list(records[0]))
         index += 1
     if header is None:
         raise DataError("is empty", file=path)
