@@ -172,10 +172,8 @@ def _quantise_activation(activation: str, a: str, alpha: float, s: np.ndarray, k
         source = f"{a}_smooth"
     return nodes + [
         helper.make_node("Reshape", [source, f"{a}_2d"], [f"{a}_rows"]),
-        helper.make_node("ReduceMax", [f"{a}_rows"], [f"{a}_hi"], axes=[1], keepdims=0),
-        helper.make_node("ReduceMin", [f"{a}_rows"], [f"{a}_lo"], axes=[1], keepdims=0),
-        helper.make_node("Neg", [f"{a}_lo"], [f"{a}_neg_lo"]),
-        helper.make_node("Max", [f"{a}_hi", f"{a}_neg_lo"], [f"{a}_max"]),
+        helper.make_node("Abs", [f"{a}_rows"], [f"{a}_abs"]),
+        helper.make_node("ReduceMax", [f"{a}_abs"], [f"{a}_max"], axes=[1], keepdims=0),
         helper.make_node("Div", [f"{a}_max", "rowq_127"], [f"{a}_scale0"]),
         helper.make_node("Max", [f"{a}_scale0", "rowq_tiny"], [f"{a}_scale"]),
         helper.make_node("Shape", [f"{a}_scale"], [f"{a}_m"]),
