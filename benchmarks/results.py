@@ -1,12 +1,27 @@
-"""Writing benchmark tables into benchmarks/RESULTS.md (the benchmarks' one shared helper)."""
+"""The benchmarks' one shared helper: where the project and the data are, the offline
+environment, and writing tables into benchmarks/RESULTS.md.
+
+Importing it sets the environment defaults every benchmark runs under (no hub, no tokenizer
+thread pool, transformers' warnings only), so import it before transformers or kanjo.
+"""
 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+for _name, _value in (("HF_HUB_OFFLINE", "1"), ("TOKENIZERS_PARALLELISM", "false"),
+                      ("TRANSFORMERS_VERBOSITY", "error")):
+    os.environ.setdefault(_name, _value)
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "data"
+"""The data beside the project (read from there, never copied: JRTE is CC BY-NC-SA)."""
+PN = SHARED / "jrte-pn" / "pn.train-dev.tsv"
+UNLABELED = SHARED / "jrte-unlabeled" / "sentences.txt"
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 
 

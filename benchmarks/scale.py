@@ -36,16 +36,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+from results import (  # (benchmarks/ is on sys.path)
+    PN,
+    ROOT,
+    UNLABELED,
+    replace_section,
+    stored_or_run,
+)
 
-from results import replace_section, stored_or_run  # noqa: E402  (benchmarks/ is on sys.path)
-
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared" / "data"
-PN = SHARED / "jrte-pn" / "pn.train-dev.tsv"
-UNLABELED = SHARED / "jrte-unlabeled" / "sentences.txt"
 SECTION = "## Scale out (`benchmarks/scale.py`)"
 ENV = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
 # one epoch of fine-tuning, no early stopping: the same steps for 1 and 2 processes

@@ -33,14 +33,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+from results import PN, ROOT, replace_section  # (benchmarks/ is on sys.path)
 
-from results import replace_section  # noqa: E402  (benchmarks/ is on sys.path)
-
-ROOT = Path(__file__).resolve().parents[1]
-PN = ROOT.parent / "shared" / "data" / "jrte-pn" / "pn.train-dev.tsv"
 SHORT = "朝ごはんがおいしくて、また泊まりたいです。"
 
 

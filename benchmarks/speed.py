@@ -30,22 +30,20 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+import numpy as np
+from results import (  # (benchmarks/ is on sys.path)
+    PN,
+    RESULTS,
+    ROOT,
+    UNLABELED,
+    replace_section,
+)
 
-import numpy as np  # noqa: E402
-from results import RESULTS, replace_section  # noqa: E402  (benchmarks/ is on sys.path)
+import kanjo
+from kanjo.data import read_table
+from kanjo.evaluation.metrics import classification_metrics
+from kanjo.export.onnx import export
 
-import kanjo  # noqa: E402
-from kanjo.data import read_table  # noqa: E402
-from kanjo.evaluation.metrics import classification_metrics  # noqa: E402
-from kanjo.export.onnx import export  # noqa: E402
-
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared" / "data"
-PN = SHARED / "jrte-pn" / "pn.train-dev.tsv"
-UNLABELED = SHARED / "jrte-unlabeled" / "sentences.txt"
 SECTION = "## Speed"
 EXPORTS = {"onnx-fp32": {}, "onnx-int8": {"quantize": "int8"},
            "onnx-int8-trimmed": {"quantize": "int8", "trim_vocab": True},
