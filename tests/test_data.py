@@ -7,8 +7,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kanjo.data import LabelSet, read_table, read_texts, train_dev_split
+from kanjo.data.batching import length_sorted_batches
 from kanjo.errors import DataError
 
 
@@ -151,3 +154,23 @@ def test_splits_from_column_and_stratified(tmp_path: Path) -> None:
 def test_read_texts_plain_lines(tmp_path: Path) -> None:
     table = read_texts(write(tmp_path / "in.txt", "一つ目\n\n二つ目\n"))
     assert table.texts == ["一つ目", "二つ目"] and table.lines == [1, 3]
+
+
+@given(st.lists(st.integers(1, 300), max_size=200), st.integers(1, 64),
+       st.none() | st.integers(1, 2048))
+@settings(max_examples=200, deadline=None)
+def test_length_sorted_batches_hold_every_row_once_within_both_budgets(
+        lengths: list[int], batch_size: int, max_tokens: int | None) -> None:
+    batches = length_sorted_batches(lengths, batch_size, max_tokens)
+    assert sorted(i for b in batches for i in b.tolist()) == list(range(len(lengths)))
+    flat = [lengths[i] for b in batches for i in b]
+    assert flat == sorted(lengths, reverse=True), "longest first"
+    for batch in batches:
+        longest = max(lengths[i] for i in batch)
+        assert 1 <= len(batch) <= batch_size
+        if max_tokens is not None and len(batch) > 1:
+            assert len(batch) * longest <= max_tokens
+    if max_tokens is not None:  # as full as both budgets allow: no batch could take one more
+        for batch in batches[:-1]:
+            assert len(batch) == batch_size or \
+                (len(batch) + 1) * max(lengths[i] for i in batch) > max_tokens

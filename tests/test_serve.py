@@ -417,6 +417,57 @@ def test_batcher_skips_a_cancelled_request_and_keeps_serving() -> None:
         batcher.close()
 
 
+def test_batcher_workers_compute_side_by_side_and_exclusive_calls_run_alone() -> None:
+    both = threading.Barrier(2, timeout=5)  # passes only if two batches run at the same time
+    active: list[int] = [0]
+    overlaps: list[str] = []
+    lock = threading.Lock()
+
+    def predict(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        with lock:
+            active[0] += 1
+        if texts[0].startswith("同時"):
+            both.wait()
+        time.sleep(0.01)
+        with lock:
+            active[0] -= 1
+        return _lengths(texts)
+
+    def exclusive() -> str:
+        with lock:
+            if active[0]:
+                overlaps.append(f"{active[0]} batches ran beside the exclusive call")
+        return "alone"
+
+    batcher = MicroBatcher(predict, max_batch_size=8, max_batch_tokens=4, max_wait_ms=0,
+                           max_queue=1000, workers=2)
+    try:
+        pair = [batcher.submit([f"同時{i}"]) for i in range(2)]  # 4 tokens: one per turn
+        assert [f.result(5)[0][0, 0] for f in pair] == [3, 3], "the two turns ran together"
+        futures, calls = [], []
+        for i in range(60):
+            futures.append((i, batcher.submit([f"{i:02d}番"])))
+            if i % 10 == 5:
+                calls.append(batcher.call(exclusive))
+        for i, future in futures:
+            assert future.result(5)[0][0, 1] == ord(f"{i:02d}"[0]), "its own result"
+        assert [c.result(5) for c in calls] == ["alone"] * 6 and overlaps == []
+    finally:
+        batcher.close(5)
+    assert not any(t.is_alive() for t in batcher._threads), "close stops every worker"
+
+
+def test_an_onnx_classifier_shared_by_threads_scores_as_alone(exports) -> None:
+    clf = kanjo.load(exports["int8"])
+    texts = _texts(96, seed=3) + [LONG]
+    alone = clf.logits_and_truncation(texts, batch_size=8)
+    with ThreadPoolExecutor(4) as pool:
+        runs = list(pool.map(lambda _: clf.logits_and_truncation(texts, batch_size=8), range(8)))
+    for scores, truncated in runs:
+        np.testing.assert_allclose(scores, alone[0], atol=1e-6)
+        assert truncated.tolist() == alone[1].tolist()
+
+
 def test_batcher_refuses_work_when_full_and_drains_on_close() -> None:
     release = threading.Event()
     started = threading.Event()

@@ -19,10 +19,14 @@ def serve(
     api_key_env: Annotated[str | None, typer.Option(
         help="Environment variable holding the API key that every API route then needs "
         "(not /health, the page or /docs); the key is never a command-line value.")] = None,
-    max_batch_size: Annotated[int, typer.Option(help="Texts per forward pass.")] = 32,
+    max_batch_size: Annotated[int, typer.Option(
+        help="Texts per forward pass (on a CPU also at most 512 padded tokens).")] = 64,
     max_batch_tokens: Annotated[int, typer.Option(
-        help="Estimated tokens (≈ characters) taken from the queue at once, then run "
-        "length-sorted in forward passes of --max-batch-size.")] = 8192,
+        help="Estimated tokens (≈ characters) a worker takes from the queue at once, then "
+        "runs length-sorted in forward passes of --max-batch-size.")] = 8192,
+    batch_workers: Annotated[int, typer.Option(
+        help="Worker threads running batches side by side; 0: one per CPU core for an ONNX "
+        "export (each on one onnxruntime thread), one otherwise.")] = 0,
     max_wait_ms: Annotated[float, typer.Option(
         help="How long a request waits for others to share its batch.")] = 5.0,
     max_queue: Annotated[int, typer.Option(
@@ -47,14 +51,14 @@ def serve(
     from kanjo.serve.settings import Settings, api_key_from_env
 
     settings = Settings(max_batch_size=max_batch_size, max_batch_tokens=max_batch_tokens,
-                        max_wait_ms=max_wait_ms, max_queue=max_queue,
+                        batch_workers=batch_workers, max_wait_ms=max_wait_ms, max_queue=max_queue,
                         max_body_bytes=max_body_bytes, max_texts=max_texts, max_chars=max_chars,
                         api_key=api_key_from_env(api_key_env),
                         cors_origins=tuple(cors_origin or ()))
     application = create_app(model, settings)
     clf = application.state.classifier
     shown = "[::1]" if host == "::1" else host
-    limits = ", ".join(f"{k}={v}" for k, v in settings.limits().items())
+    limits = ", ".join(f"{k}={v}" for k, v in application.state.limits.items())
     err.print(f"[green]serving[/green] {model} ({clf.backend.kind}, max length "
               f"{clf.backend.max_length}, labels {', '.join(clf.labels.names)}) at "
               f"http://{shown}:{port}/  (key: {'from ' + api_key_env if api_key_env else 'none'}; "

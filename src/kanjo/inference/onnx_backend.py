@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from kanjo.data.batching import length_sorted_batches, pad_ids
+from kanjo.data.batching import CPU_BATCH_TOKENS, length_sorted_batches, pad_ids
 from kanjo.errors import ModelError
 from kanjo.models.devices import physical_cores
 from kanjo.models.tokenize import encode_inputs
@@ -59,7 +59,8 @@ class OnnxBackend:
         a ``token_type_ids`` input gets their segment ids), and how many were truncated."""
         ids, types, cut = encode_inputs(self.tokenizer, texts, self.max_length)
         out = np.zeros((len(texts), self.num_labels), dtype=np.float32)
-        for batch in length_sorted_batches([len(x) for x in ids], batch_size):
+        for batch in length_sorted_batches([len(x) for x in ids], batch_size,
+                                           CPU_BATCH_TOKENS):
             input_ids, mask = pad_ids([ids[i] for i in batch], self.pad_id)
             feed = {"input_ids": input_ids, "attention_mask": mask}
             if self.segments:

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from kanjo.data.batching import length_sorted_batches
-from kanjo.models.devices import model_max_length, select_device
+from kanjo.models.devices import batch_tokens, model_max_length, select_device
 
 
 class TorchBackend:
@@ -67,7 +67,8 @@ class TorchBackend:
         ids, types, cut = encode_inputs(self.tokenizer, texts, self.max_length)
         out = np.zeros((len(texts), self.num_labels), dtype=np.float32)
         with torch.inference_mode():
-            for batch in length_sorted_batches([len(x) for x in ids], batch_size):
+            for batch in length_sorted_batches([len(x) for x in ids], batch_size,
+                                               batch_tokens(self.device)):
                 rows = {"input_ids": [ids[i] for i in batch]}
                 if types is not None:  # the segments of sentence pairs (BERT)
                     rows["token_type_ids"] = [types[i] for i in batch]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from kanjo.data.batching import CPU_BATCH_TOKENS
+
 
 def select_device(device: str = "auto") -> str:
     """``device`` as given, or for ``"auto"`` the best available: ``cuda``, ``mps``, ``cpu``."""
@@ -44,3 +46,10 @@ def physical_cores() -> int:
     except ImportError:
         physical = usable
     return max(1, min(usable, physical))
+
+
+def batch_tokens(device: str) -> int | None:
+    """Padded tokens per forward pass on ``device`` (``"cpu"``, ``"cuda:0"``…): the CPU's
+    budget (:data:`kanjo.data.batching.CPU_BATCH_TOKENS`), or None (rows only) on an
+    accelerator, whose larger passes stay efficient."""
+    return CPU_BATCH_TOKENS if str(device).split(":")[0] == "cpu" else None

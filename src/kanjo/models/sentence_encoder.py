@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from kanjo.data.batching import length_sorted_batches
-from kanjo.models.devices import model_max_length, select_device
+from kanjo.models.devices import batch_tokens, model_max_length, select_device
 
 E5_PREFIX = "query: "
 """The e5 task prefix for classification and other symmetric tasks (the e5 model card)."""
@@ -70,7 +70,8 @@ class SentenceEncoder:
         ids, cut = encode(self.tokenizer, [self.prefix + t for t in texts], self.max_length)
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         with torch.inference_mode():
-            for batch in length_sorted_batches([len(x) for x in ids], batch_size):
+            for batch in length_sorted_batches([len(x) for x in ids], batch_size,
+                                               batch_tokens(self.device)):
                 padded = self.tokenizer.pad({"input_ids": [ids[i] for i in batch]},
                                             return_tensors="pt")
                 padded = {k: v.to(self.device) for k, v in padded.items()}

@@ -28,6 +28,7 @@ from fastapi_offline import FastAPIOffline
 import kanjo
 from kanjo.errors import KanjoError
 from kanjo.inference.classifier import Classifier
+from kanjo.models.devices import physical_cores
 from kanjo.serve.batcher import Closed, MicroBatcher, QueueFull
 from kanjo.serve.errors import ApiError, install_error_handlers
 from kanjo.serve.limits import BodyLimit
@@ -65,7 +66,11 @@ def create_app(model_dir: str | Path, settings: Settings | None = None,
     ``classifier``: an already loaded model to serve instead of loading ``model_dir``. Raises
     :class:`KanjoError` when the directory holds no loadable model."""
     settings = settings or Settings()
-    clf = classifier or kanjo.load(model_dir)
+    cores = physical_cores()
+    # ONNX: each worker's session calls on cores / workers threads (one each by default)
+    clf = classifier or Classifier.load(
+        model_dir, threads=max(1, cores // (settings.batch_workers or cores)))
+    workers = settings.batch_workers or (cores if clf.backend.kind == "onnx" else 1)
     clf.require_classes("kanjo serve")  # its API answers labels and probabilities of texts
     clf.require_single_texts("kanjo serve")
     metrics = Metrics()
@@ -83,7 +88,7 @@ def create_app(model_dir: str | Path, settings: Settings | None = None,
         state["batcher"] = MicroBatcher(
             predict, max_batch_size=settings.max_batch_size,
             max_batch_tokens=settings.max_batch_tokens, max_wait_ms=settings.max_wait_ms,
-            max_queue=settings.max_queue, cost=cost, on_batch=metrics.on_batch,
+            max_queue=settings.max_queue, workers=workers, cost=cost, on_batch=metrics.on_batch,
             on_queue=metrics.on_queue)
         try:
             yield
@@ -94,7 +99,8 @@ def create_app(model_dir: str | Path, settings: Settings | None = None,
         title="kanjo", version=kanjo.__version__, lifespan=lifespan, redoc_url=None,
         description=f"Japanese text classification: the model `{Path(model_dir).name}` "
         f"({clf.backend.kind}, labels {', '.join(clf.labels.names)}).")
-    app.state.classifier, app.state.settings = clf, settings
+    limits = {**settings.limits(), "batch_workers": workers}  # as resolved
+    app.state.classifier, app.state.settings, app.state.limits = clf, settings, limits
     install_error_handlers(app, metrics.fail)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, on_failure=metrics.fail)
     app.add_middleware(Timing, metrics=metrics)
@@ -196,7 +202,7 @@ def create_app(model_dir: str | Path, settings: Settings | None = None,
                     backend=clf.backend.kind,
                     max_length=max_length, version=kanjo.__version__,
                     explain=importlib.util.find_spec("kanjo.explain") is not None,
-                    auth=settings.api_key is not None, limits=settings.limits())
+                    auth=settings.api_key is not None, limits=limits)
 
     @app.get("/metrics", dependencies=guarded, tags=["operations"],
              response_class=Response, responses={200: {"content": {"text/plain": {}}}})
