@@ -272,10 +272,12 @@ def report(results: dict[str, dict[str, Any]], single: dict[str, Any], offline: 
         "",
         f"- (a) ÷ (b) throughput: **{rate_a / rate_b:.1f}×** (goal ≥ 4×).",
         f"- (a) ÷ offline throughput of the same export on the same {len(a['sent']):,} texts "
-        f"(`predict_proba`, batches of 64, as `kanjo predict` runs: {offline:.0f} texts/s): **{rate_a / offline:.0%}** "
+        f"(`predict_proba`, batches of 64, as `kanjo predict` runs: {offline:.0f} texts/s): "
+        f"**{rate_a / offline:.0%}** "
         "(goal ≥ 70 %).",
         f"- Where the CPU went during (a)'s {a['seconds']:.0f} s ({os.cpu_count()} cores: "
-        f"{(os.cpu_count() or 1) * a['seconds']:.0f} CPU-seconds): the server {a['server_cpu']:.0f}, the benchmark's "
+        f"{(os.cpu_count() or 1) * a['seconds']:.0f} CPU-seconds): the server "
+        f"{a['server_cpu']:.0f}, the benchmark's "
         f"own clients {a['client_cpu']:.0f}. Per CPU-second of its own, the server scored "
         f"{a['texts'] / a['server_cpu']:.0f} texts, offline `predict_proba` "
         f"{offline_per_cpu:.0f}: **{a['texts'] / a['server_cpu'] / offline_per_cpu:.0%}** of "

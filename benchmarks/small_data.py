@@ -16,7 +16,15 @@ Recipes (``--recipes``):
                        JRTE as soft labels: ``soft_labels: auto``);
 * ``embeddings+tfidf`` the geometric mean of both models' calibrated probabilities;
 * ``finetune``         kanjo's fine-tuning defaults through ``kanjo.train`` (its own dev split
-                       drawn from the subset: nothing is selected on the dev rows).
+                       drawn from the subset: nothing is selected on the dev rows);
+* ``setfit``           the reference: SetFit 1.2 (Tunstall et al. 2022, "Efficient Few-Shot
+                       Learning Without Prompts") on the same encoder — contrastive fine-tuning
+                       of the mean-pooled body on 20 pairs per sentence as in the paper (one
+                       epoch, batch 16; 1.2's default sampling makes 16 times the pairs at 256
+                       rows), then a class-balanced logistic-regression head, on all rows
+                       of the subset with their hard labels and the ``query: `` prefix. SetFit
+                       is not a kanjo dependency: run this recipe from an environment with
+                       ``pip install setfit==1.2.0`` added.
 
 Embeddings are computed once per prefix for all 5,000 rows and cached under
 ``benchmarks/.runs/small_data/`` (about 5 minutes on 2 cores); every (recipe, rows, seed) result
@@ -121,6 +129,8 @@ def run_one(recipe: str, rows: list[list[str]], n: int, seed: int) -> dict[str, 
             proba = softmax(log_mix)
     elif recipe == "finetune":
         proba, extra = finetune_proba(rows, idx, dev, seed)
+    elif recipe == "setfit":
+        proba = setfit_proba(texts, y, idx, dev, seed)
     else:
         raise SystemExit(f"unknown recipe {recipe}")
     return {"recipe": recipe, "rows": n, "seed": seed, "seconds": round(time.time() - started, 1),
@@ -165,6 +175,29 @@ def finetune_proba(rows: list[list[str]], idx: np.ndarray, dev: np.ndarray,
         model = train(path, Path(tmp) / "model", format="jrte", recipe="finetune", seed=seed)
         proba = kanjo.load(Path(tmp) / "model").predict_proba([rows[i][2] for i in dev])
         return proba, {"temperature": model.temperature}
+
+
+def setfit_proba(texts: list[str], y: np.ndarray, idx: np.ndarray, dev: np.ndarray,
+                 seed: int) -> np.ndarray:
+    from datasets import Dataset
+    from sentence_transformers import SentenceTransformer, models
+    from setfit import SetFitModel, Trainer, TrainingArguments
+    from sklearn.linear_model import LogisticRegression
+
+    from kanjo.models.resolve import resolve
+
+    encoder = models.Transformer(str(resolve("default").location), max_seq_length=256)
+    body = SentenceTransformer(modules=[encoder, models.Pooling(
+        encoder.get_word_embedding_dimension(), "mean")], device="cpu")
+    model = SetFitModel(model_body=body, model_head=LogisticRegression(
+        class_weight="balanced", max_iter=2000), normalize_embeddings=True)
+    data = Dataset.from_dict({"text": ["query: " + texts[i] for i in idx],
+                              "label": y[idx].tolist()})
+    trainer = Trainer(model=model, train_dataset=data, args=TrainingArguments(
+        batch_size=16, num_epochs=1, num_iterations=20, seed=seed, show_progress_bar=False))
+    trainer.train()
+    return np.asarray(model.predict_proba(["query: " + texts[i] for i in dev],
+                                          as_numpy=True), dtype=np.float64)
 
 
 def table() -> str:

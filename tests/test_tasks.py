@@ -250,6 +250,39 @@ def test_tfidf_covers_pairs_and_regression(pair_data: dict[str, Path],
                                scores.predict_values(["部屋が良かった。"]))
 
 
+@pytest.mark.parametrize("model", ["tiny", "tfidf"])
+def test_pairs_with_label_sets(model: str, tiny_bert: Path, tmp_path: Path) -> None:
+    """Sentence pairs × multi-label: the set holds "first" when the first text is positive and
+    "second" when the second is; two negatives make the empty set. A model that read one text
+    could get at most half of the tags right."""
+    import kanjo
+
+    def tag_pairs(n: int, seed: int) -> list[dict[str, object]]:
+        rows = agreement_rows(n, seed)
+        for row in rows:
+            first, second = str(row.pop("label")).split("-")
+            row["tags"] = [name for name, sign in (("first", first), ("second", second))
+                           if sign == "pos"]
+        return rows
+
+    train = write_jsonl(tmp_path / "train.jsonl", tag_pairs(240, seed=10))
+    dev = write_jsonl(tmp_path / "dev.jsonl", tag_pairs(60, seed=11))
+    options = dict(TINY, epochs=40, model=str(tiny_bert)) if model == "tiny" \
+        else {"model": "tfidf"}
+    clf = kanjo.train(train, tmp_path / "model", task="multi-label", label_column="tags",
+                      dev=str(dev), **options)
+    assert clf.meta["pairs"] is True and clf.meta["task"] == "multi-label"
+    good, bad = "部屋は最高でした。", "朝食は最悪でした。"
+    pairs = [(good, "温泉が快適でした。"), (good, "接客はひどい。"), (bad, "眺めは素晴らしい。"),
+             (bad, "眺めに不満です。")]
+    expected = [["first", "second"], ["first"], ["second"], []]
+    reloaded = kanjo.load(tmp_path / "model")
+    assert reloaded.predict(pairs) == expected
+    assert reloaded.evaluate(dev, label_column="tags")["subset_accuracy"] >= 0.9
+    proba = reloaded.predict_proba(pairs)
+    assert proba.shape == (4, 2) and not np.allclose(proba.sum(axis=1), 1.0), "sigmoid each"
+
+
 def test_cv_keeps_a_premise_in_one_fold(tmp_path: Path) -> None:
     from kanjo.config import TrainConfig
     from kanjo.training.cross_validation import cross_validate
