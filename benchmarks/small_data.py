@@ -193,9 +193,11 @@ def setfit_proba(texts: list[str], y: np.ndarray, idx: np.ndarray, dev: np.ndarr
         class_weight="balanced", max_iter=2000), normalize_embeddings=True)
     data = Dataset.from_dict({"text": ["query: " + texts[i] for i in idx],
                               "label": y[idx].tolist()})
-    trainer = Trainer(model=model, train_dataset=data, args=TrainingArguments(
-        batch_size=16, num_epochs=1, num_iterations=20, seed=seed, show_progress_bar=False))
-    trainer.train()
+    with tempfile.TemporaryDirectory() as tmp:  # its checkpoints, not in the working tree
+        trainer = Trainer(model=model, train_dataset=data, args=TrainingArguments(
+            output_dir=tmp, batch_size=16, num_epochs=1, num_iterations=20, seed=seed,
+            show_progress_bar=False, report_to="none"))
+        trainer.train()
     return np.asarray(model.predict_proba(["query: " + texts[i] for i in dev],
                                           as_numpy=True), dtype=np.float64)
 
