@@ -19,9 +19,10 @@ Recipes (``--recipes``):
                        drawn from the subset: nothing is selected on the dev rows);
 * ``setfit``           the reference: SetFit 1.2 (Tunstall et al. 2022, "Efficient Few-Shot
                        Learning Without Prompts") on the same encoder — contrastive fine-tuning
-                       of the mean-pooled body on 20 pairs per sentence as in the paper (one
-                       epoch, batch 16; 1.2's default sampling makes 16 times the pairs at 256
-                       rows), then a class-balanced logistic-regression head, on all rows
+                       of the mean-pooled body on 20 iterations of pairs as in the paper (a
+                       positive and a negative pair per sentence each; one epoch, batch 16;
+                       1.2's default sampling makes 3.5 times the pairs at 256 rows), then a
+                       class-balanced logistic-regression head, on all rows
                        of the subset with their hard labels and the ``query: `` prefix. SetFit
                        is not a kanjo dependency: run this recipe from an environment with
                        ``pip install setfit==1.2.0`` added.
