@@ -24,15 +24,12 @@ def print_metrics(console: Console, metrics: dict[str, Any]) -> None:
         if metrics.get("note"):
             console.print(f"note: {metrics['note']}", style="yellow", highlight=False)
         return
-    for key in ("accuracy", "macro_f1", "weighted_f1", "macro_precision", "macro_recall",
-                "weighted_precision", "weighted_recall", "ece"):
-        if key in metrics:
-            summary.add_row(key.replace("_", " "), f"{metrics[key]:.4f}")
+    _add_figures(summary, metrics, ("accuracy", "macro_f1", "weighted_f1", "macro_precision",
+                                    "macro_recall", "weighted_precision", "weighted_recall",
+                                    "ece"))
     console.print(summary)
 
-    per_class = Table(title="per class")
-    for column in ("label", "precision", "recall", "f1", "support"):
-        per_class.add_column(column, justify="left" if column == "label" else "right")
+    per_class = _table("per class", ("label", "precision", "recall", "f1", "support"))
     for name, row in metrics["per_class"].items():
         per_class.add_row(name, f"{row['precision']:.4f}", f"{row['recall']:.4f}",
                           f"{row['f1']:.4f}", str(row["support"]))
@@ -65,14 +62,11 @@ def print_multi_label_metrics(console: Console, metrics: dict[str, Any]) -> None
     support, its decision threshold and its ECE."""
     summary = Table(title=f"{metrics['n']} rows ({metrics['rows_without_label']} without a "
                           "label)", show_header=False)
-    for key in ("micro_f1", "macro_f1", "weighted_f1", "micro_precision", "micro_recall",
-                "subset_accuracy", "hamming_loss", "ece"):
-        if key in metrics:
-            summary.add_row(key.replace("_", " "), f"{metrics[key]:.4f}")
+    _add_figures(summary, metrics, ("micro_f1", "macro_f1", "weighted_f1", "micro_precision",
+                                    "micro_recall", "subset_accuracy", "hamming_loss", "ece"))
     console.print(summary)
-    per_label = Table(title="per label")
-    for column in ("label", "precision", "recall", "f1", "support", "threshold", "ece"):
-        per_label.add_column(column, justify="left" if column == "label" else "right")
+    per_label = _table("per label", ("label", "precision", "recall", "f1", "support",
+                                     "threshold", "ece"))
     thresholds = metrics.get("thresholds", {})
     for name, row in metrics["per_label"].items():
         per_label.add_row(name, f"{row['precision']:.4f}", f"{row['recall']:.4f}",
@@ -103,3 +97,18 @@ def print_cv(console: Console, report: dict[str, Any]) -> None:
                                  if k != "train_seconds" else f"{summary[k]['mean']:.0f}"
                                  for k in keys])
     console.print(table)
+
+
+def _add_figures(summary: Table, metrics: dict[str, Any], keys: tuple[str, ...]) -> None:
+    """One row per figure of ``keys`` that ``metrics`` has, four decimals."""
+    for key in keys:
+        if key in metrics:
+            summary.add_row(key.replace("_", " "), f"{metrics[key]:.4f}")
+
+
+def _table(title: str, columns: tuple[str, ...]) -> Table:
+    """A per-label table: the first column left-aligned, the figures right-aligned."""
+    table = Table(title=title)
+    for i, column in enumerate(columns):
+        table.add_column(column, justify="left" if i == 0 else "right")
+    return table
