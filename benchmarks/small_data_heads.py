@@ -40,19 +40,19 @@ def hidden_states(rows: list[list[str]], prefix: str) -> tuple[np.ndarray, np.nd
     from kanjo.data.batching import CPU_BATCH_TOKENS, length_sorted_batches
     from kanjo.models.resolve import resolve
     from kanjo.models.sentence_encoder import SentenceEncoder
+    from kanjo.models.tokenize import encode
 
     encoder = SentenceEncoder.load(resolve("default").location, 256, prefix)
-    texts = [prefix + r[2] for r in rows]
-    tokenizer = encoder.tokenizer
-    lengths = [len(tokenizer(t)["input_ids"]) for t in texts]
-    layers = np.zeros((encoder.model.config.num_hidden_layers + 1, len(texts), encoder.dim),
+    # tokenised once, as SentenceEncoder.embed does; its pooling keeps the last layer only
+    ids, _ = encode(encoder.tokenizer, [prefix + r[2] for r in rows], encoder.max_length)
+    layers = np.zeros((encoder.model.config.num_hidden_layers + 1, len(ids), encoder.dim),
                       np.float32)
-    maxed = np.zeros((len(texts), encoder.dim), np.float32)
+    maxed = np.zeros((len(ids), encoder.dim), np.float32)
     with torch.inference_mode():
-        for batch in length_sorted_batches(lengths, 64, CPU_BATCH_TOKENS):
+        for batch in length_sorted_batches([len(x) for x in ids], 64, CPU_BATCH_TOKENS):
             batch = list(batch)
-            x = tokenizer([texts[i] for i in batch], padding=True, truncation=True,
-                          max_length=256, return_tensors="pt")
+            x = encoder.tokenizer.pad({"input_ids": [ids[i] for i in batch]},
+                                      return_tensors="pt")
             states = encoder.model(**x, output_hidden_states=True).hidden_states
             mask = x["attention_mask"].unsqueeze(-1).float()
             for layer, h in enumerate(states):
