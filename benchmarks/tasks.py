@@ -210,12 +210,18 @@ NOTES = (
     "The full default schedule was measured later (valid Pearson 0.865 after about 30 min of "
     "quiet CPU). Not yet measured: a target scaled to [0, 1], "
     "a cosine (bi-encoder) head that starts from the encoder's own similarity instead of a "
-    "random head, and JNLI cross-validation of the fine-tuned model (5 × 1,950 pairs).",
+    "random head.",
     "The defaults' 4-epoch run (2026-12-02, second session): 2 cores quiet for steps 1–1,114 "
     "(about 1.1 s per 32-pair step, 28 min) and shared with a test suite for the rest (up to "
     "7 s per step); dev Pearson by epoch 0.769, 0.831, 0.862, 0.868, the last checkpoint kept. "
     "On valid 0.865: above the floor (0.833) and the ridge head (0.843), 0.035 short of 0.90, "
     "and over the 20-minute budget even on quiet cores.",
+    "JNLI, fine-tuned defaults (2026-12-02, third session, 2 quiet cores, 386 ± 80 s of training "
+    "per fold): below TF-IDF on both measures. Every fold sat on the majority class (neutral, "
+    "dev macro-F1 0.23–0.24) for its first one or two epochs; four left that plateau, and one "
+    "was ended by early stopping at step 165 of 301 on it (every pair predicted neutral). Early "
+    "stopping now counts only the second half of the schedule "
+    "(`kanjo.training.early_stopping`).",
 )
 """What the stored figures say, as of the run named in it."""
 

@@ -114,7 +114,8 @@ def test_training_says_what_it_trains_and_when_it_stops_early(tmp_path: Path, ca
                                                               tiny_bert: Path,
                                                               toy_csv: Path) -> None:
     """A summary before training; a line when early stopping ends the run (a learning rate too
-    small to change any prediction: the second evaluation cannot improve on the first)."""
+    small to change any prediction: no evaluation improves on the first). Patience counts only in
+    the second half of the 20 steps: the run stops at step 10, not at step 4."""
     code, _, err = run_cli(["train", str(toy_csv), "--out", str(tmp_path / "m"), "--model",
                             str(tiny_bert), "--recipe", "finetune", "--lr", "1e-12", "--epochs",
                             "5", "--min-steps", "0",
@@ -122,7 +123,7 @@ def test_training_says_what_it_trains_and_when_it_stops_early(tmp_path: Path, ca
     assert code == 0, err
     summary = next(line for line in err.splitlines() if line.startswith("training "))
     assert "dev rows" in summary and "steps of 32 rows" in summary and "positive" in summary
-    assert "early stopping at step 4 of " in err
+    assert "early stopping at step 10 of 20" in err
     code, _, err = run_cli(["train", str(toy_csv), "--out", str(tmp_path / "t"), "--model",
                             "tfidf"], capsys)
     assert code == 0 and "training tfidf on " in err and "early stopping" not in err

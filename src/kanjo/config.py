@@ -121,7 +121,9 @@ class TrainConfig(RunConfig):
     """Evaluate on dev (and checkpoint) every N steps; None: every epoch, but at most about
     8 times a run."""
     early_stopping: int = 2
-    """Stop after this many evaluations without a better dev macro-F1; 0 disables."""
+    """Stop after this many evaluations without a better dev score (macro-F1, Pearson), counted
+    in the second half of the scheduled steps only (:mod:`kanjo.training.early_stopping`);
+    0 disables."""
     calibrate: bool = True
     """Fit a temperature on dev so that predicted probabilities are calibrated."""
     device: str = "auto"

@@ -392,14 +392,15 @@ def _training_arguments(config: TrainConfig, work: Path, epochs: float, eval_ste
 def _callbacks(config: TrainConfig, work: Path, has_dev: bool) -> tuple[list[Any], Any]:
     """TensorBoard logging, early stopping (with dev data) and the checkpoint averager."""
     from torch.utils.tensorboard import SummaryWriter
-    from transformers import EarlyStoppingCallback
     from transformers.integrations import TensorBoardCallback
+
+    from kanjo.training.early_stopping import PlateauAwareEarlyStopping
 
     # one set of logs: rank 0 alone writes TensorBoard events
     callbacks: list[Any] = [TensorBoardCallback(SummaryWriter(str(work / "logs")))] \
         if distributed.is_main_process() else []
     if has_dev and config.early_stopping:
-        callbacks.append(EarlyStoppingCallback(early_stopping_patience=config.early_stopping))
+        callbacks.append(PlateauAwareEarlyStopping(early_stopping_patience=config.early_stopping))
     averager = None
     if config.average_checkpoints > 1:
         from kanjo.training.averaging import WeightAverager
