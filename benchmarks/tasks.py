@@ -19,7 +19,8 @@ checkpoint selection) and scored on valid, which nothing is selected on. Methods
 
 JNLI (valid, 2,434 pairs, 3 classes; its train file is not available): 5-fold cross-validation
 (``kanjo cv``: stratified, pairs sharing a premise in one fold), accuracy and macro-F1, for
-``jnli-tfidf`` and ``jnli-kanjo``.
+``jnli-tfidf``, ``jnli-kanjo`` (the defaults: ``recipe: auto``, which trains the embeddings
+recipe below 5,000 pairs) and ``jnli-finetune`` (``--recipe finetune``).
 
 Every result is a JSON file under ``benchmarks/.runs/tasks/`` (an interrupted run continues);
 the table goes to ``benchmarks/RESULTS.md``.
@@ -44,7 +45,8 @@ JGLUE = ROOT.parent / "shared" / "data" / "jglue"
 JSTS_TRAIN, JSTS_VALID = JGLUE / "jsts-train.jsonl", JGLUE / "jsts-valid.jsonl"
 JNLI = JGLUE / "jnli-valid.jsonl"
 RUNS = ROOT / "benchmarks" / ".runs" / "tasks"
-METHODS = ("zero-shot", "embeddings-ridge", "tfidf", "kanjo", "jnli-tfidf", "jnli-kanjo")
+METHODS = ("zero-shot", "embeddings-ridge", "tfidf", "kanjo", "jnli-tfidf", "jnli-kanjo",
+           "jnli-finetune")
 
 
 def zero_shot() -> dict[str, Any]:
@@ -126,19 +128,22 @@ def jsts_train(model: str, epochs: float | None) -> dict[str, Any]:
             "best_checkpoint": classifier.meta.get("best_checkpoint")}
 
 
-def jnli_cv(model: str, epochs: float | None) -> dict[str, Any]:
+def jnli_cv(method: str, epochs: float | None) -> dict[str, Any]:
     """5-fold cross-validation on JNLI valid."""
     from kanjo.config import TrainConfig
     from kanjo.training.cross_validation import cross_validate
 
-    options: dict[str, Any] = {"model": model}
+    options: dict[str, Any] = {"model": "tfidf" if method == "jnli-tfidf" else "default"}
+    if method == "jnli-finetune":
+        options["recipe"] = "finetune"
     if epochs is not None:
         options["epochs"] = epochs
     started = time.time()
     report = cross_validate(JNLI, TrainConfig(**options), folds=5)
-    return {"method": f"jnli-{'tfidf' if model == 'tfidf' else 'kanjo'}",
-            "summary": report["summary"], "seconds": round(time.time() - started, 1),
-            "epochs": epochs}
+    return {"method": method, "summary": report["summary"],
+            "seconds": round(time.time() - started, 1), "epochs": epochs,
+            "folds": [{k: fold[k] for k in ("fold", "accuracy", "macro_f1", "ece")}
+                      for fold in report["folds"]]}
 
 
 def run(method: str, epochs: float | None) -> dict[str, Any]:
@@ -148,11 +153,12 @@ def run(method: str, epochs: float | None) -> dict[str, Any]:
         return embeddings_ridge()
     if method in ("tfidf", "kanjo"):
         return jsts_train("tfidf" if method == "tfidf" else "default", epochs)
-    return jnli_cv("tfidf" if method == "jnli-tfidf" else "default", epochs)
+    return jnli_cv(method, epochs)
 
 
 def result_path(method: str, epochs: float | None) -> Path:
-    suffix = f"-e{epochs:g}" if epochs is not None and method in ("kanjo", "jnli-kanjo") else ""
+    suffix = f"-e{epochs:g}" if epochs is not None and method in (
+        "kanjo", "jnli-kanjo", "jnli-finetune") else ""
     return RUNS / f"{method}{suffix}.json"
 
 

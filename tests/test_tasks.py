@@ -304,19 +304,50 @@ def test_cv_keeps_a_premise_in_one_fold(tmp_path: Path) -> None:
     assert report["summary"]["pearson"]["mean"] > 0.5 and "rmse" in report["summary"]
 
 
-def test_embeddings_recipe_is_for_single_text_classification() -> None:
+def test_embeddings_recipe_classifies_texts_and_pairs_not_regressions() -> None:
     from kanjo.config import TrainConfig
     from kanjo.errors import ConfigError
-    from kanjo.training.recipe import choose_recipe
+    from kanjo.training.recipe import EMBEDDINGS_BELOW, PAIR_EMBEDDINGS_BELOW, choose_recipe
 
     recipe, reason = choose_recipe(TrainConfig(task="regression"), 40)
     assert recipe == "finetune" and "regression" in reason
-    assert choose_recipe(TrainConfig(), 40, pairs=True)[0] == "finetune"
+    with pytest.raises(ConfigError, match="regression"):
+        choose_recipe(TrainConfig(recipe="embeddings", task="regression"), 40)
     assert choose_recipe(TrainConfig(), 40)[0] == "embeddings"
-    with pytest.raises(ConfigError, match="sentence pairs"):
-        choose_recipe(TrainConfig(recipe="embeddings"), 40, pairs=True)
+    # pairs switch later: on JNLI's 1,950 pairs the embeddings recipe leads fine-tuning
+    assert choose_recipe(TrainConfig(), EMBEDDINGS_BELOW, pairs=True)[0] == "embeddings"
+    recipe, reason = choose_recipe(TrainConfig(), PAIR_EMBEDDINGS_BELOW, pairs=True)
+    assert recipe == "finetune" and f"{PAIR_EMBEDDINGS_BELOW} training pairs" in reason
     with pytest.raises(ConfigError, match="task must be one of"):
         TrainConfig(task="ranking")
+
+
+def test_embeddings_recipe_reads_both_texts_of_a_pair(trained: Path,
+                                                      pair_data: dict[str, Path],
+                                                      tmp_path: Path) -> None:
+    """`recipe: auto` on 240 pairs: the frozen encoder's vectors of both texts and a linear head
+    on [u, v, |u-v|, u*v]. The four labels need both texts (one alone gets at most half). The
+    encoder is the tiny BERT fine-tuned on the toy sentiment set: like a pretrained encoder's,
+    its vectors hold what the texts say (the random tiny BERT's reach 0.78 accuracy here)."""
+    import kanjo
+    from kanjo.models.linear_head import LinearHead
+    from kanjo.models.sentence_encoder import PAIR_FEATURES
+
+    clf = kanjo.train(pair_data["train"], tmp_path / "model", model=str(trained),
+                      dev=str(pair_data["dev"]))
+    assert clf.meta["recipe"]["name"] == "embeddings" and clf.meta["pairs"] is True
+    assert "240 training pairs" in clf.meta["recipe"]["reason"]
+    head = LinearHead.load(tmp_path / "model")
+    assert head.features == PAIR_FEATURES and head.weight.shape == (4, 4 * 64)
+    reloaded = kanjo.load(tmp_path / "model")
+    assert reloaded.evaluate(pair_data["dev"])["accuracy"] >= 0.9
+    good, bad = "部屋は最高でした。", "朝食は最悪でした。"
+    pairs = [(good, bad), (bad, good), (good, good), (bad, bad)]
+    assert reloaded.predict(pairs) == ["pos-neg", "neg-pos", "pos-pos", "neg-neg"]
+    np.testing.assert_allclose(reloaded.predict_proba(pairs), clf.predict_proba(pairs),
+                               atol=1e-5)
+    with pytest.raises(kanjo.KanjoError, match="pair"):
+        reloaded.predict([good])
 
 
 def test_jrte_entailment_file_is_read_natively_with_votes() -> None:

@@ -14,19 +14,24 @@ from typing import Any
 
 import numpy as np
 
+from kanjo.models.sentence_encoder import PAIR_FEATURES
+
 HEAD_FILE = "head.safetensors"
 
 
 @dataclass
 class LinearHead:
     """``weight`` [k, dim] and ``bias`` [k] (float32); ``prefix`` is prepended to every text
-    before encoding; ``info`` records how the head was chosen (not saved)."""
+    before encoding; ``features`` is ``"text"`` (one sentence vector, dim = the encoder's) or
+    :data:`~kanjo.models.sentence_encoder.PAIR_FEATURES` (a sentence pair, dim = 4 × the
+    encoder's); ``info`` records how the head was chosen (not saved)."""
 
     weight: np.ndarray
     bias: np.ndarray
     prefix: str = ""
     pooling: str = "mean"
     info: dict[str, Any] = field(default_factory=dict)
+    features: str = "text"
 
     @property
     def num_labels(self) -> int:
@@ -44,7 +49,8 @@ class LinearHead:
         save_file({"weight": np.ascontiguousarray(self.weight, dtype=np.float32),
                    "bias": np.ascontiguousarray(self.bias, dtype=np.float32)},
                   str(Path(directory) / HEAD_FILE),
-                  metadata={"prefix": self.prefix, "pooling": self.pooling})
+                  metadata={"prefix": self.prefix, "pooling": self.pooling,
+                            "features": self.features})
         return HEAD_FILE
 
     @classmethod
@@ -59,4 +65,7 @@ class LinearHead:
             raise ValueError(f"{HEAD_FILE} has weight {weight.shape} and bias {bias.shape}")
         if meta.get("pooling", "mean") != "mean":
             raise ValueError(f"{HEAD_FILE} names an unknown pooling {meta['pooling']!r}")
-        return cls(weight, bias, meta.get("prefix", ""), "mean")
+        features = meta.get("features", "text")
+        if features not in ("text", PAIR_FEATURES):
+            raise ValueError(f"{HEAD_FILE} names unknown features {features!r}")
+        return cls(weight, bias, meta.get("prefix", ""), "mean", features=features)

