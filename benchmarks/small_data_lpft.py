@@ -1,0 +1,126 @@
+"""Linear probing then fine-tuning (LP-FT; Kumar et al. 2022, "Fine-Tuning can Distort Pretrained
+Features and Underperform Out-of-Distribution") in the small-data regime, on the samples and dev
+rows of ``benchmarks/small_data.py`` (JRTE pn train subsets, seeds 0–4, scored on the 1,112 dev
+rows; trained like ``kanjo train``: 90 % of the sample, the votes as soft labels).
+
+1. LP: kanjo's calibrated head on the frozen vectors
+   (:func:`kanjo.training.embedding_head.fit_head`);
+2. FT: the whole encoder and that head trained together on the same rows and targets, the
+   head's class-balanced soft cross-entropy, AdamW, linear warm-up (10 %) and decay;
+3. scored alone and as the mean of its log-probabilities with the LP head's.
+
+Results go to stdout: mean ± sd of dev macro-F1 and ECE per variant.
+
+    python benchmarks/small_data_lpft.py --rows 256 --seeds 0,1,2 --lr 2e-5 --epochs 4
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import small_data as sd  # noqa: E402  (the samples, votes and scores of the learning curves)
+
+
+def fine_tune(texts: list[str], targets: np.ndarray, class_weight: np.ndarray, head,
+              dev_texts: list[str], lr: float, epochs: int, seed: int,
+              batch_size: int = 16) -> np.ndarray:
+    """Dev logits [n_dev, k] of the encoder + head trained from the LP head on ``texts``."""
+    import torch
+    from transformers import get_linear_schedule_with_warmup
+
+    from kanjo.models.resolve import resolve
+    from kanjo.models.sentence_encoder import E5_PREFIX, SentenceEncoder
+    from kanjo.models.tokenize import encode
+
+    torch.manual_seed(seed)
+    encoder = SentenceEncoder.load(resolve("default").location, 256, E5_PREFIX)
+    model = encoder.model.train()
+    linear = torch.nn.Linear(encoder.dim, targets.shape[1])
+    with torch.no_grad():
+        linear.weight.copy_(torch.from_numpy(head.weight))
+        linear.bias.copy_(torch.from_numpy(head.bias))
+    ids, _ = encode(encoder.tokenizer, [E5_PREFIX + t for t in texts], encoder.max_length)
+    params = list(model.parameters()) + list(linear.parameters())
+    optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=0.01)
+    steps = epochs * -(-len(ids) // batch_size)
+    schedule = get_linear_schedule_with_warmup(optimizer, max(1, steps // 10), steps)
+    t = torch.from_numpy(targets).float()
+    w = torch.from_numpy(class_weight).float()
+    rng = np.random.default_rng(seed)
+    for _ in range(epochs):
+        order = rng.permutation(len(ids))
+        for start in range(0, len(order), batch_size):
+            batch = order[start:start + batch_size]
+            x = encoder.tokenizer.pad({"input_ids": [ids[i] for i in batch]},
+                                      return_tensors="pt")
+            hidden = model(**x).last_hidden_state
+            mask = x["attention_mask"].unsqueeze(-1).float()
+            v = torch.nn.functional.normalize((hidden * mask).sum(1) / mask.sum(1), dim=-1)
+            log_p = torch.log_softmax(linear(v), dim=-1)
+            tb = t[batch]
+            loss = -((tb * log_p).sum(1) * (tb @ w)).sum() / (tb @ w).sum()
+            optimizer.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, 1.0)
+            optimizer.step()
+            schedule.step()
+    model.eval()
+    vectors, _ = encoder.embed(dev_texts)
+    with torch.no_grad():
+        return linear(torch.from_numpy(vectors)).numpy()
+
+
+def main() -> None:
+    from kanjo.evaluation.calibration import log_softmax, softmax
+    from kanjo.training.embedding_head import fit_head
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", default="64,256")
+    parser.add_argument("--seeds", default="0,1,2")
+    parser.add_argument("--lr", type=float, default=2e-5)
+    parser.add_argument("--epochs", type=int, default=4)
+    args = parser.parse_args()
+    rows = sd.read_rows()
+    ids = {name: i for i, name in enumerate(sd.LABELS)}
+    y = np.array([ids[sd.LABEL_OF[r[1]]] for r in rows])
+    dev = np.array([i for i, r in enumerate(rows) if r[4] == "dev"])
+    votes = sd.votes()
+    x = sd.embeddings(rows, "query: ")
+    texts = [r[2] for r in rows]
+    print(f"lr {args.lr}, epochs {args.epochs}")
+    print("| rows | variant | dev macro-F1 | ECE | per seed |\n|---|---|---|---|---|")
+    for n in map(int, args.rows.split(",")):
+        results: dict[str, list[tuple[float, float]]] = {"LP (kanjo's default)": [],
+                                                         "LP-FT": [], "LP + LP-FT": []}
+        seconds = []
+        for seed in map(int, args.seeds.split(",")):
+            fit = sd.kanjo_train_rows(sd.subset(rows, n, seed), y, seed)
+            head = fit_head(x[fit], y[fit], 3, seed=seed, soft=votes[fit])
+            lp = head.logits(x[dev])
+            counts = np.bincount(y[fit], minlength=3)
+            started = time.time()
+            ft = fine_tune([texts[i] for i in fit], votes[fit], len(fit) / (3 * counts), head,
+                           [texts[i] for i in dev], args.lr, args.epochs, seed)
+            seconds.append(time.time() - started)
+            for name, logits in (("LP (kanjo's default)", lp), ("LP-FT", ft),
+                                 ("LP + LP-FT", 0.5 * (log_softmax(lp) + log_softmax(ft)))):
+                s = sd.scores(y[dev], softmax(logits))
+                results[name].append((s["macro_f1"], s["ece"]))
+        for name, pairs in results.items():
+            f1 = [p[0] for p in pairs]
+            print(f"| {n} | {name} | {statistics.mean(f1):.3f} ± "
+                  f"{statistics.stdev(f1) if len(f1) > 1 else 0:.3f} | "
+                  f"{statistics.mean(p[1] for p in pairs):.3f} | "
+                  f"{' '.join(f'{v:.3f}' for v in f1)} |", flush=True)
+        print(f"fine-tuning + dev encoding: {statistics.mean(seconds):.0f} s per seed", flush=True)
+
+
+if __name__ == "__main__":
+    main()
