@@ -228,6 +228,10 @@ NOTES = (
     "was ended by early stopping at step 165 of 301 on it (every pair predicted neutral). Early "
     "stopping now counts only the second half of the schedule "
     "(`kanjo.training.early_stopping`).",
+    "JNLI, the defaults since that session (`recipe: auto`: the embeddings recipe below 5,000 "
+    "pairs, a calibrated head on [u, v, |u−v|, u⊙v] of the frozen vectors): macro-F1 above "
+    "TF-IDF's by 0.031 and the fine-tuned recipe's by 0.19, accuracy 0.019 below TF-IDF's, "
+    "41 s of training per fold.",
 )
 """What the stored figures say, as of the run named in it."""
 

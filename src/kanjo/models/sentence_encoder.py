@@ -25,7 +25,8 @@ PAIR_FEATURES = "u,v,|u-v|,u*v"
 difference and their element-wise product, concatenated [4 × dim] (Conneau et al., 2017,
 "Supervised Learning of Universal Sentence Representations from Natural Language Inference
 Data", InferSent; Reimers & Gurevych, 2019, Sentence-BERT). On JNLI (5-fold cross-validation of
-valid) a linear head on them scores macro-F1 0.711, on |u-v| and u*v alone 0.679."""
+valid) kanjo's head on them scores macro-F1 0.705 (0.711 fitted on all of each fold's rows; on
+|u-v| and u*v alone 0.679)."""
 
 
 def pair_features(u: np.ndarray, v: np.ndarray) -> np.ndarray:
