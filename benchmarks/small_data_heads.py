@@ -39,7 +39,7 @@ def hidden_states(rows: list[list[str]], prefix: str) -> tuple[np.ndarray, np.nd
 
     from kanjo.data.batching import CPU_BATCH_TOKENS, length_sorted_batches
     from kanjo.models.resolve import resolve
-    from kanjo.models.sentence_encoder import SentenceEncoder
+    from kanjo.models.sentence_encoder import SentenceEncoder, mean_pool
     from kanjo.models.tokenize import encode
 
     encoder = SentenceEncoder.load(resolve("default").location, 256, prefix)
@@ -56,7 +56,7 @@ def hidden_states(rows: list[list[str]], prefix: str) -> tuple[np.ndarray, np.nd
             states = encoder.model(**x, output_hidden_states=True).hidden_states
             mask = x["attention_mask"].unsqueeze(-1).float()
             for layer, h in enumerate(states):
-                layers[layer, batch] = ((h * mask).sum(1) / mask.sum(1)).numpy()
+                layers[layer, batch] = mean_pool(h, x["attention_mask"]).numpy()
             maxed[batch] = (states[-1] + (mask - 1) * 1e4).max(1).values.numpy()
     sd.RUNS.mkdir(parents=True, exist_ok=True)
     np.save(path, layers.astype(np.float16))

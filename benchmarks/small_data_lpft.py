@@ -38,7 +38,7 @@ def fine_tune(texts: list[str], targets: np.ndarray, class_weight: np.ndarray, h
     from transformers import get_linear_schedule_with_warmup
 
     from kanjo.models.resolve import resolve
-    from kanjo.models.sentence_encoder import E5_PREFIX, SentenceEncoder
+    from kanjo.models.sentence_encoder import E5_PREFIX, SentenceEncoder, mean_pool
     from kanjo.models.tokenize import encode
 
     torch.manual_seed(seed)
@@ -62,9 +62,8 @@ def fine_tune(texts: list[str], targets: np.ndarray, class_weight: np.ndarray, h
             batch = order[start:start + batch_size]
             x = encoder.tokenizer.pad({"input_ids": [ids[i] for i in batch]},
                                       return_tensors="pt")
-            hidden = model(**x).last_hidden_state
-            mask = x["attention_mask"].unsqueeze(-1).float()
-            v = torch.nn.functional.normalize((hidden * mask).sum(1) / mask.sum(1), dim=-1)
+            v = torch.nn.functional.normalize(
+                mean_pool(model(**x).last_hidden_state, x["attention_mask"]), dim=-1)
             log_p = torch.log_softmax(linear(v), dim=-1)
             tb = t[batch]
             loss = -((tb * log_p).sum(1) * (tb @ w)).sum() / (tb @ w).sum()

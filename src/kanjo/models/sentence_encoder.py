@@ -29,6 +29,14 @@ valid) kanjo's head on them scores macro-F1 0.705 (0.711 fitted on all of each f
 |u-v| and u*v alone 0.679)."""
 
 
+def mean_pool(hidden: Any, attention_mask: Any) -> Any:
+    """The mean of ``hidden`` [batch, tokens, dim] (a torch tensor) over the real tokens of
+    ``attention_mask`` [batch, tokens]: [batch, dim], not normalised (e5's pooling; the
+    caller L2-normalises). Differentiable: fine-tuning pools through it too."""
+    mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+    return (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1.0)
+
+
 def pair_features(u: np.ndarray, v: np.ndarray) -> np.ndarray:
     """:data:`PAIR_FEATURES` of the vectors u, v [n, dim] of both texts: [n, 4 × dim]."""
     return np.hstack([u, v, np.abs(u - v), u * v]).astype(np.float32)
@@ -89,8 +97,7 @@ class SentenceEncoder:
                                             return_tensors="pt")
                 padded = {k: v.to(self.device) for k, v in padded.items()}
                 hidden = self.model(**padded).last_hidden_state.float()
-                mask = padded["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-                mean = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1.0)
+                mean = mean_pool(hidden, padded["attention_mask"])
                 out[batch] = torch.nn.functional.normalize(mean, dim=-1).cpu().numpy()
         return out, cut
 

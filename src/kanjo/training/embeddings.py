@@ -10,6 +10,7 @@ training rows, and the dev rows are only scored.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from typing import Any
 
@@ -36,15 +37,14 @@ def fit_embeddings(prepared: TrainingData, config: TrainConfig) -> tuple[Classif
         encoder = SentenceEncoder.load(source.location, config.max_length, prefix, config.device)
     except Exception as exc:  # transformers, safetensors and tokenizers each raise their own
         raise load_error(source, exc) from exc
-    pairs = prepared.train.text_pairs is not None
     vectors, cut = encoder.embed_inputs(prepared.train.inputs, max(64, config.batch_size))
     if prepared.y_train.ndim == 2:  # multi-hot targets: --task multi-label
         head = fit_multi_label_head(vectors, prepared.y_train, seed=config.seed, prefix=prefix)
     else:
         head = fit_head(vectors, prepared.y_train, len(prepared.labels), seed=config.seed,
                         prefix=prefix, calibrate=config.calibrate, soft=prepared.soft_train)
-    if pairs:
-        head.features = PAIR_FEATURES
+    if prepared.train.text_pairs is not None:
+        head = dataclasses.replace(head, features=PAIR_FEATURES)
     encoder.model.to("cpu")
     encoder.device = "cpu"
     classifier = Classifier(EmbeddingBackend(encoder, head), prepared.labels)
