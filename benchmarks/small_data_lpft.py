@@ -30,10 +30,9 @@ import small_data as sd  # noqa: E402  (the samples, votes and scores of the lea
 
 
 def fine_tune(texts: list[str], targets: np.ndarray, class_weight: np.ndarray, head,
-              dev_texts: list[str], lr: float, epochs: int, seed: int,
-              batch_size: int = 16) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Dev logits [n_dev, k] of the encoder + head trained from the LP head on ``texts``, and
-    the tuned encoder's vectors of ``texts`` and of ``dev_texts``."""
+              lr: float, epochs: int, seed: int, batch_size: int = 16):
+    """(encoder, linear layer): the default encoder and a linear layer started from the LP
+    ``head``, trained together on ``texts`` with soft ``targets`` [n, k]."""
     import torch
     from transformers import get_linear_schedule_with_warmup
 
@@ -73,14 +72,55 @@ def fine_tune(texts: list[str], targets: np.ndarray, class_weight: np.ndarray, h
             optimizer.step()
             schedule.step()
     model.eval()
-    vectors, _ = encoder.embed(dev_texts)
-    train_vectors, _ = encoder.embed(texts)
+    return encoder, linear
+
+
+def logits_of(encoder, linear, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(logits [n, k], vectors [n, dim]) of the tuned encoder + layer on ``texts``."""
+    import torch
+
+    vectors, _ = encoder.embed(texts)
     with torch.no_grad():
-        return linear(torch.from_numpy(vectors)).numpy(), train_vectors, vectors
+        return linear(torch.from_numpy(vectors)).numpy(), vectors
+
+
+def cross_fitted(texts: list[str], x: np.ndarray, y: np.ndarray, votes: np.ndarray,
+                 dev_texts: list[str], folds: int, lr: float, epochs: int, seed: int):
+    """Cross-fitted LP-FT on the rows given: for each of ``folds`` stratified folds, kanjo's
+    head fitted on the other folds' frozen vectors, then LP-FT on those rows; returns the
+    out-of-fold logits [n, k], each fold model's dev logits [folds, n_dev, k] and the dev logits
+    of the fold models' weight average (a "model soup", Wortsman et al. 2022)."""
+    import torch
+    from sklearn.model_selection import StratifiedKFold
+
+    from kanjo.training.embedding_head import fit_head
+
+    oof = np.zeros((len(y), votes.shape[1]))
+    dev_logits, soup, soup_linear = [], None, None
+    for tr, te in StratifiedKFold(folds, shuffle=True, random_state=seed).split(x, y):
+        head = fit_head(x[tr], y[tr], votes.shape[1], seed=seed, soft=votes[tr])
+        counts = np.bincount(y[tr], minlength=votes.shape[1])
+        encoder, linear = fine_tune([texts[i] for i in tr], votes[tr],
+                                    len(tr) / (votes.shape[1] * counts), head, lr, epochs, seed)
+        oof[te] = logits_of(encoder, linear, [texts[i] for i in te])[0]
+        dev_logits.append(logits_of(encoder, linear, dev_texts)[0])
+        state = {k: v.detach().clone() / folds
+                 for k, v in encoder.model.state_dict().items() if v.is_floating_point()}
+        lin = {k: v.detach().clone() / folds for k, v in linear.state_dict().items()}
+        if soup is None:
+            soup, soup_linear, soup_encoder = state, lin, encoder
+        else:
+            soup = {k: soup[k] + state[k] for k in soup}
+            soup_linear = {k: soup_linear[k] + lin[k] for k in soup_linear}
+    with torch.no_grad():
+        reference = soup_encoder.model.state_dict()
+        soup_encoder.model.load_state_dict({**reference, **soup})
+        linear.load_state_dict(soup_linear)
+    return oof, np.stack(dev_logits), logits_of(soup_encoder, linear, dev_texts)[0]
 
 
 def main() -> None:
-    from kanjo.evaluation.calibration import log_softmax, softmax
+    from kanjo.evaluation.calibration import fit_temperature, log_softmax, softmax
     from kanjo.training.embedding_head import fit_head
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -88,6 +128,8 @@ def main() -> None:
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--lr", type=float, default=2e-5)
     parser.add_argument("--epochs", type=int, default=4)
+    parser.add_argument("--folds", type=int, default=0,
+                        help="also cross-fit LP-FT over this many folds (0: no)")
     args = parser.parse_args()
     rows = sd.read_rows()
     ids = {name: i for i, name in enumerate(sd.LABELS)}
@@ -96,29 +138,46 @@ def main() -> None:
     votes = sd.votes()
     x = sd.embeddings(rows, "query: ")
     texts = [r[2] for r in rows]
+    dev_texts = [texts[i] for i in dev]
     print(f"lr {args.lr}, epochs {args.epochs}")
     print("| rows | variant | dev macro-F1 | ECE | per seed |\n|---|---|---|---|---|")
     for n in map(int, args.rows.split(",")):
-        results: dict[str, list[tuple[float, float]]] = {
-            "LP (kanjo's default)": [], "LP-FT": [], "LP + LP-FT": [],
-            "LP-FT body, kanjo's head refitted on it": []}
-        seconds = []
+        results: dict[str, list[tuple[float, float]]] = {}
+        seconds, cross_seconds, temperatures = [], [], []
         for seed in map(int, args.seeds.split(",")):
             fit = sd.kanjo_train_rows(sd.subset(rows, n, seed), y, seed)
             head = fit_head(x[fit], y[fit], 3, seed=seed, soft=votes[fit])
             lp = head.logits(x[dev])
             counts = np.bincount(y[fit], minlength=3)
             started = time.time()
-            ft, tuned_fit, tuned_dev = fine_tune(
-                [texts[i] for i in fit], votes[fit], len(fit) / (3 * counts), head,
-                [texts[i] for i in dev], args.lr, args.epochs, seed)
+            encoder, linear = fine_tune([texts[i] for i in fit], votes[fit],
+                                        len(fit) / (3 * counts), head, args.lr, args.epochs, seed)
+            ft, tuned_dev = logits_of(encoder, linear, dev_texts)
             seconds.append(time.time() - started)
-            refit = fit_head(tuned_fit, y[fit], 3, seed=seed, soft=votes[fit]).logits(tuned_dev)
-            for name, logits in (("LP (kanjo's default)", lp), ("LP-FT", ft),
-                                 ("LP + LP-FT", 0.5 * (log_softmax(lp) + log_softmax(ft))),
-                                 ("LP-FT body, kanjo's head refitted on it", refit)):
-                s = sd.scores(y[dev], softmax(logits))
-                results[name].append((s["macro_f1"], s["ece"]))
+            variants = [("LP (kanjo's default)", softmax(lp)), ("LP-FT", softmax(ft)),
+                        ("LP + LP-FT", softmax(0.5 * (log_softmax(lp) + log_softmax(ft))))]
+            if not args.folds:
+                tuned_fit = logits_of(encoder, linear, [texts[i] for i in fit])[1]
+                refit = fit_head(tuned_fit, y[fit], 3, seed=seed, soft=votes[fit])
+                variants.append(("LP-FT body, kanjo's head refitted on it",
+                                 softmax(refit.logits(tuned_dev))))
+            else:
+                started = time.time()
+                oof, members, soup = cross_fitted(
+                    [texts[i] for i in fit], x[fit], y[fit], votes[fit], dev_texts,
+                    args.folds, args.lr, args.epochs, seed)
+                cross_seconds.append(time.time() - started)
+                t = fit_temperature(oof, y[fit])
+                temperatures.append(t)
+                variants += [
+                    ("LP-FT, T from cross-fitted out-of-fold scores", softmax(ft, t)),
+                    ("fold models' ensemble (mean probability), T",
+                     np.mean([softmax(m, t) for m in members], axis=0)),
+                    ("fold models' weight average (soup), T", softmax(soup, t)),
+                    ("fold models' weight average (soup), T = 1", softmax(soup))]
+            for name, proba in variants:
+                s = sd.scores(y[dev], proba)
+                results.setdefault(name, []).append((s["macro_f1"], s["ece"]))
         for name, pairs in results.items():
             f1 = [p[0] for p in pairs]
             print(f"| {n} | {name} | {statistics.mean(f1):.3f} ± "
@@ -126,6 +185,10 @@ def main() -> None:
                   f"{statistics.mean(p[1] for p in pairs):.3f} | "
                   f"{' '.join(f'{v:.3f}' for v in f1)} |", flush=True)
         print(f"fine-tuning + dev encoding: {statistics.mean(seconds):.0f} s per seed", flush=True)
+        if args.folds:
+            print(f"cross-fitting ({args.folds} folds) + dev encodings: "
+                  f"{statistics.mean(cross_seconds):.0f} s per seed; temperatures "
+                  f"{' '.join(f'{t:.2f}' for t in temperatures)}", flush=True)
 
 
 if __name__ == "__main__":
