@@ -13,9 +13,11 @@ import kanjo
 from kanjo.config import TrainConfig
 from kanjo.errors import ConfigError, ModelError
 from kanjo.evaluation.calibration import calibration, softmax
+from kanjo.models.sentence_encoder import SentenceEncoder
+from kanjo.training import encoder_tuning
 from kanjo.training.embedding_head import fit_head
 from kanjo.training.recipe import EMBEDDINGS_BELOW, choose_recipe
-from tests.conftest import run_cli
+from tests.conftest import run_cli, toy_rows, write_csv
 
 
 def overlapping_classes(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -96,8 +98,22 @@ def test_embeddings_recipe_trains_saves_and_loads(tmp_path: Path, tiny_bert: Pat
     assert "calibration" not in meta  # dev rows are scored, nothing is fitted on them
     assert {"head.safetensors", "model.safetensors", "config.json"} <= {
         p.name for p in (tmp_path / "m").iterdir()}
-    # a random-init 2-layer encoder's mean-pooled vectors still separate the toy classes
-    assert meta["dev_metrics"]["macro_f1"] > 0.9, meta["dev_metrics"]
+    # LP-FT ran on the 120 single-text rows: the schedule of encoder_tuning and a temperature
+    # from its 3 cross-fitted runs; the transformer layers moved, the word embeddings did not
+    tuning = meta["embeddings"]["encoder_tuning"]
+    assert tuning["method"].startswith("LP-FT") and tuning["calibration_folds"] == 3
+    assert (tuning["epochs"], tuning["steps"]) == encoder_tuning.schedule(120) == (8, 64)
+    assert 0.05 < tuning["temperature"] < 20 and tuning["freeze_embeddings"]
+    assert "LP-FT" in meta["embeddings"]["calibration"]
+    base, tuned = _encoder_weights(tiny_bert), _encoder_weights(tmp_path / "m")
+    assert np.array_equal(base["embeddings.word_embeddings.weight"],
+                          tuned["embeddings.word_embeddings.weight"])
+    for layer in (0, 1):
+        name = f"encoder.layer.{layer}.attention.self.query.weight"
+        assert not np.allclose(base[name], tuned[name]), name
+    # a random-init 2-layer encoder's mean-pooled vectors still separate the toy classes, and
+    # LP-FT keeps them apart (seeds 42, 1, 2: 0.88, 0.93, 0.88; frozen: 0.92 each)
+    assert meta["dev_metrics"]["macro_f1"] > 0.85, meta["dev_metrics"]
     loaded = kanjo.load(tmp_path / "m")
     texts = ["温泉は最高でした。", "料理は最悪でした。", "ロビーは一階です。"]
     np.testing.assert_allclose(loaded.predict_proba(texts), clf.predict_proba(texts), atol=1e-5)
@@ -105,6 +121,60 @@ def test_embeddings_recipe_trains_saves_and_loads(tmp_path: Path, tiny_bert: Pat
     metrics = loaded.evaluate(toy_csv, split="dev")
     assert metrics["n"] == 60
     assert metrics["macro_f1"] == pytest.approx(meta["dev_metrics"]["macro_f1"])
+
+
+def _encoder_weights(directory: Path) -> dict[str, np.ndarray]:
+    """The encoder tensors of a model directory, named as in a bare ``AutoModel`` (a masked
+    LM's ``bert.`` prefix dropped)."""
+    from safetensors.numpy import load_file
+
+    weights = load_file(str(directory / "model.safetensors"))
+    return {name.removeprefix("bert."): value for name, value in weights.items()}
+
+
+def test_frozen_encoder_when_tuning_is_off_or_impossible(tmp_path: Path, tiny_bert: Path,
+                                                         toy_csv: Path,
+                                                         capsys: pytest.CaptureFixture[str]
+                                                         ) -> None:
+    """``--no-tune-encoder`` saves the base encoder unchanged; so does a class with fewer
+    training rows than LP-FT's calibration folds, and kanjo.json says why."""
+    code, _, err = run_cli(["train", str(toy_csv), "--out", str(tmp_path / "f"), "--model",
+                            str(tiny_bert), "--no-tune-encoder"], capsys)
+    assert code == 0, err
+    meta = json.loads((tmp_path / "f" / "kanjo.json").read_text(encoding="utf-8"))
+    assert meta["embeddings"]["encoder_tuning"] == {"method": None,
+                                                    "reason": "tune_encoder is off"}
+    base, saved = _encoder_weights(tiny_bert), _encoder_weights(tmp_path / "f")
+    assert all(np.array_equal(base[name], value) for name, value in saved.items())
+    rows = toy_rows(10, seed=4, neutral=False) + [("ロビーは一階です。", "neutral")] * 2
+    data = write_csv(tmp_path / "rare.csv", rows)
+    clf = kanjo.train(data, tmp_path / "rare", model=str(tiny_bert), dev_split=0)
+    reason = clf.meta["embeddings"]["encoder_tuning"]["reason"]
+    assert clf.meta["embeddings"]["encoder_tuning"]["method"] is None
+    assert "a class has 2 training rows, fewer than the 3 calibration folds" in reason
+
+
+def test_tuning_fits_the_training_rows_better_than_the_frozen_head(tiny_bert: Path) -> None:
+    """:func:`encoder_tuning.tune` trains the encoder and the head together: the training rows'
+    negative log-likelihood falls below the frozen head's (192 steps at lr 2e-5 on 48 rows of
+    the tiny random BERT: 0.158 → 0.137), and the returned head scores the tuned encoder's
+    vectors."""
+    rows = toy_rows(16, seed=5)
+    texts = [text for text, _ in rows]
+    names = sorted({label for _, label in rows})
+    y = np.array([names.index(label) for _, label in rows])
+    encoder = SentenceEncoder.load(tiny_bert, 64, device="cpu")
+    vectors, _ = encoder.embed(texts)
+    head = fit_head(vectors, y, 3, seed=0)
+
+    def nll(logits: np.ndarray) -> float:
+        return float(-np.log(softmax(logits)[np.arange(len(y)), y]).mean())
+
+    before = nll(head.logits(vectors))
+    tuned = encoder_tuning.tune(encoder, head, texts, y, None, epochs=64, seed=0)
+    after = nll(tuned.logits(encoder.embed(texts)[0]))
+    assert after < 0.9 * before, (before, after)
+    assert not np.allclose(tuned.weight, head.weight)
 
 
 def test_embedding_model_cannot_be_exported(tmp_path: Path, tiny_bert: Path,

@@ -262,6 +262,7 @@ def test_embeddings_recipe_trains_one_vs_rest_heads(tiny_bert: Path, tags_csv: P
                       dev_split=0.25)
     assert clf.meta["recipe"]["name"] == "embeddings"  # auto: 180 training rows
     assert len(clf.meta["embeddings"]["C"]) == 4 and len(clf.meta["thresholds"]) == 4
+    assert clf.meta["embeddings"]["encoder_tuning"]["method"] is None  # LP-FT: single labels
     again = kanjo.Classifier.load(tmp_path / "emb", device="cpu")
     texts = ["温泉は最高でした。"]
     assert again.predict_proba(texts) == pytest.approx(clf.predict_proba(texts), abs=1e-5)

@@ -340,6 +340,7 @@ def test_embeddings_recipe_reads_both_texts_of_a_pair(trained: Path,
     assert "240 training pairs" in clf.meta["recipe"]["reason"]
     head = LinearHead.load(tmp_path / "model")
     assert head.features == PAIR_FEATURES and head.weight.shape == (4, 4 * 64)
+    assert clf.meta["embeddings"]["encoder_tuning"]["method"] is None  # LP-FT: single texts
     reloaded = kanjo.load(tmp_path / "model")
     assert reloaded.evaluate(pair_data["dev"])["accuracy"] >= 0.9
     good, bad = "部屋は最高でした。", "朝食は最悪でした。"

@@ -32,7 +32,7 @@ from kanjo.inference.torch_backend import TorchBackend
 from kanjo.models.devices import model_max_length, select_device
 from kanjo.storage import check_writable_target, claim_work_dir, publish, work_dir
 from kanjo.training import distributed
-from kanjo.training.embeddings import fit_embeddings
+from kanjo.training.embeddings import describe_embeddings, fit_embeddings
 from kanjo.training.prepare import TrainingData, prepare_data
 from kanjo.training.recipe import choose_recipe
 from kanjo.training.run_meta import run_metadata
@@ -114,10 +114,8 @@ def fit(prepared: TrainingData, config: TrainConfig, out: Path, *, resume: bool 
                 classifier = _fit_tfidf(prepared)
                 train_seconds = time.time() - started
             else:
-                head = "one-vs-rest logistic-regression heads" if prepared.y_train.ndim == 2 \
-                    else "a cross-fitted logistic-regression head"
-                print(run_summary(prepared, config, f"frozen-encoder embeddings + {head} (the "
-                                  "small-data recipe)"), file=sys.stderr, flush=True)
+                print(run_summary(prepared, config, describe_embeddings(prepared, config)),
+                      file=sys.stderr, flush=True)
                 classifier, info, train_seconds = fit_embeddings(prepared, config)
         except BaseException:
             shutil.rmtree(work, ignore_errors=True)  # these recipes have nothing to resume
