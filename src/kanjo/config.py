@@ -73,10 +73,11 @@ class TrainConfig(RunConfig):
     """Base model: 'default' (offline encoder), 'tfidf', a local directory or a hub id."""
     recipe: str = "auto"
     """How a transformer model is trained: 'finetune' (every layer, best checkpoint on dev,
-    temperature fitted on dev), 'embeddings' (frozen encoder, mean-pooled sentence vectors, a
+    temperature fitted on dev), 'embeddings' (mean-pooled sentence vectors of the encoder, a
     class-balanced logistic-regression head whose strength and temperature are cross-validated
-    on the training rows: seconds to train, calibrated on tens of rows) or 'auto': embeddings
-    below 500 training rows, else finetune (benchmarks/small_data.py measured the switch)."""
+    on the training rows, then LP-FT unless tune_encoder is off: calibrated on tens of rows,
+    no dev rows spent) or 'auto': embeddings below 500 training rows, else finetune
+    (benchmarks/small_data.py measured the switch)."""
     tune_encoder: bool = True
     """Embeddings recipe, one text per row, one label: after fitting the head, fine-tune the
     encoder and head together from it (LP-FT), calibrated by cross-fitted runs
