@@ -104,6 +104,8 @@ def test_embeddings_recipe_trains_saves_and_loads(tmp_path: Path, tiny_bert: Pat
     assert tuning["method"].startswith("LP-FT") and tuning["calibration_folds"] == 3
     assert (tuning["epochs"], tuning["steps"]) == encoder_tuning.schedule(120) == (8, 64)
     assert 0.05 < tuning["temperature"] < 20 and tuning["freeze_embeddings"]
+    assert meta["embeddings"]["temperature"] == tuning["temperature"]  # the one in the head
+    assert "frozen_head_temperature" in meta["embeddings"]
     assert "LP-FT" in meta["embeddings"]["calibration"]
     base, tuned = _encoder_weights(tiny_bert), _encoder_weights(tmp_path / "m")
     assert np.array_equal(base["embeddings.word_embeddings.weight"],

@@ -179,6 +179,9 @@ def tune_encoder(encoder: SentenceEncoder, head: LinearHead, vectors: np.ndarray
         tuned = tune(encoder, head, texts, y, soft, epochs, seed, freeze_embeddings, progress)
     tuned.weight /= temperature
     tuned.bias /= temperature
+    # the head's info now describes the tuned head: its temperature is the cross-fitted one
+    tuned.info.update(temperature=round(float(temperature), 4),
+                      frozen_head_temperature=head.info.get("temperature"))
     info = {"method": "LP-FT (Kumar et al. 2022)", "epochs": epochs, "steps": steps,
             "lr": LR, "batch_size": BATCH_SIZE, "freeze_embeddings": freeze_embeddings,
             "calibration_folds": len(splits),
