@@ -124,13 +124,12 @@ def tune(encoder: SentenceEncoder, head: LinearHead, texts: list[str], y: np.nda
                       head.pooling, dict(head.info), head.features)
 
 
-def calibration_folds(y: np.ndarray, seed: int, folds: int = FOLDS
-                      ) -> list[tuple[np.ndarray, np.ndarray]]:
-    """(training rows, held-out rows) of each cross-fitted run: a shuffled stratified k-fold
-    (scikit-learn); ValueError when a class has fewer than ``folds`` rows."""
+def calibration_folds(y: np.ndarray, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(training rows, held-out rows) of each of the :data:`FOLDS` cross-fitted runs: a
+    shuffled stratified k-fold (scikit-learn); ValueError when a class has fewer rows."""
     from sklearn.model_selection import StratifiedKFold
 
-    return list(StratifiedKFold(folds, shuffle=True, random_state=seed).split(np.zeros(len(y)), y))
+    return list(StratifiedKFold(FOLDS, shuffle=True, random_state=seed).split(np.zeros(len(y)), y))
 
 
 def cross_fitted_temperature(encoder: SentenceEncoder, vectors: np.ndarray, texts: list[str],
