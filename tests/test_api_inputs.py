@@ -56,20 +56,22 @@ def test_public_names() -> None:
     assert kanjo.Classifier.__name__ == "Classifier" and callable(kanjo.train)
 
 
-def test_evaluate_split_dev_scores_the_held_out_rows_again(rows, tmp_path: Path,
-                                                           capsys) -> None:
+def test_evaluate_split_dev_scores_the_held_out_rows_again(tmp_path: Path, capsys) -> None:
     """Dev rows drawn by --dev-split (no split column) are recorded by line, so `evaluate
-    --split dev` scores exactly them, with a note that they selected the model."""
+    --split dev` scores exactly them, with a note that the model's temperature was fitted on them
+    (60 dev rows: enough to fit one)."""
     from tests.conftest import run_cli
 
+    rows = toy_rows(100, seed=3)
     csv = write_csv(tmp_path / "toy.csv", rows)
     model = kanjo.train(csv, tmp_path / "m", model="tfidf", dev_split=0.2)
+    assert model.meta["calibration"]["method"] == "temperature"
     dev = model.meta["data"]["dev"]
     assert dev["source"] == "held-out" and len(dev["lines"]) == dev["rows"]
     metrics = kanjo.load(tmp_path / "m").evaluate(csv, split="dev")
     assert metrics["n"] == dev["rows"]
     assert metrics["macro_f1"] == pytest.approx(model.meta["dev_metrics"]["macro_f1"])
-    assert "not a held-out measure" in metrics["note"]
+    assert "the dev rows the model fitted its temperature on" in metrics["note"]
     code, out, err = run_cli(["evaluate", str(tmp_path / "m"), str(csv), "--split", "dev"], capsys)
     assert code == 0 and f"{dev['rows']} rows" in out and "note: these rows include" in out
     other = write_csv(tmp_path / "other.csv", rows[:-3])

@@ -123,6 +123,7 @@ def test_embeddings_recipe_trains_saves_and_loads(tmp_path: Path, tiny_bert: Pat
     metrics = loaded.evaluate(toy_csv, split="dev")
     assert metrics["n"] == 60
     assert metrics["macro_f1"] == pytest.approx(meta["dev_metrics"]["macro_f1"])
+    assert "note" not in metrics  # nothing was chosen on them: they are held out
 
 
 def _encoder_weights(directory: Path) -> dict[str, np.ndarray]:

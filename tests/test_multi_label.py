@@ -263,6 +263,8 @@ def test_embeddings_recipe_trains_one_vs_rest_heads(tiny_bert: Path, tags_csv: P
     assert clf.meta["recipe"]["name"] == "embeddings"  # auto: 180 training rows
     assert len(clf.meta["embeddings"]["C"]) == 4 and len(clf.meta["thresholds"]) == 4
     assert clf.meta["embeddings"]["encoder_tuning"]["method"] is None  # LP-FT: single labels
+    note = clf.evaluate(tags_csv, split="dev")["note"]
+    assert "the dev rows the model chose its decision thresholds on" in note
     again = kanjo.Classifier.load(tmp_path / "emb", device="cpu")
     texts = ["温泉は最高でした。"]
     assert again.predict_proba(texts) == pytest.approx(clf.predict_proba(texts), abs=1e-5)

@@ -27,6 +27,7 @@ def test_tiny_dev_set_selects_nothing_and_fits_no_temperature(tmp_path: Path,
     assert meta["best_checkpoint"] is None
     assert meta["train_steps"] == 20  # 53–54 rows / 16 = 4 steps an epoch × 5: ran to the end
     assert meta["dev_metrics"]["n"] == meta["data"]["dev"]["rows"]  # still scored
+    assert "note" not in clf.evaluate(data, split="dev")  # nothing was chosen on them
 
 
 def test_dev_set_of_enough_rows_is_used(tmp_path: Path, tiny_bert: Path, toy_csv: Path) -> None:
@@ -37,6 +38,8 @@ def test_dev_set_of_enough_rows_is_used(tmp_path: Path, tiny_bert: Path, toy_csv
     assert clf.meta["checkpoint_selection"].startswith("best dev macro-F1")
     assert clf.meta["best_checkpoint"] is not None
     # evaluating on the rows the temperature was fitted on says so; other rows do not
-    assert "not a held-out measure" in clf.evaluate(toy_csv, split="dev")["note"]
+    note = clf.evaluate(toy_csv, split="dev")["note"]
+    assert "selected its checkpoint and fitted its temperature on" in note
+    assert "not a held-out measure" in note
     other = write_csv(tmp_path / "other.csv", toy_rows(5, seed=12))
     assert "note" not in clf.evaluate(other)

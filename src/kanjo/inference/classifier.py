@@ -176,12 +176,26 @@ class Classifier:
         y_true = targets.encode(table)
         outputs = self.predict_outputs(table.inputs, batch_size)
         metrics = self.rule.metrics(y_true, outputs, self.labels.names)
-        if same_file:
-            metrics["note"] = ("these rows include the dev rows the model selected its checkpoint "
-                               "and fitted its calibration (or thresholds) on: the scores, ECE "
-                               "above all, are not a held-out measure; score rows it never saw "
-                               "for that")
+        fitted = self._fitted_on_dev() if same_file else []
+        if fitted:
+            metrics["note"] = (f"these rows include the dev rows the model {' and '.join(fitted)} "
+                               "on: the scores, ECE above all, are not a held-out measure; score "
+                               "rows it never saw for that")
         return metrics
+
+    def _fitted_on_dev(self) -> list[str]:
+        """What training chose on its dev rows, from kanjo.json: the checkpoint (fine-tuning
+        with enough dev rows), the temperature, the multi-label thresholds. Empty for a model
+        whose dev rows were only scored (the embeddings recipe, a small dev set)."""
+        meta = self.meta
+        fitted = []
+        if str(meta.get("checkpoint_selection", "")).startswith("best"):
+            fitted.append("selected its checkpoint")
+        if (meta.get("calibration") or {}).get("method"):
+            fitted.append("fitted its temperature")
+        if "thresholds_selection" in meta:
+            fitted.append("chose its decision thresholds")
+        return fitted
 
     def explain(self, texts: Sequence[str], target: str | None = None, method: str = "auto",
                 **options: Any) -> list[Any]:
