@@ -17,7 +17,7 @@ against 0.035, in 3.6 times the time.
 
 Measured by ``benchmarks/small_data_lpft.py`` (JRTE pn, the default encoder, five samples, dev
 macro-F1 / ECE on 1,112 unseen rows; ``benchmarks/RESULTS.md``, "Small data"): at 64 rows the
-frozen head scores 0.631 / 0.041, the tuned model 0.640 / 0.114 uncalibrated and 0.640 / 0.041
+frozen head scores 0.631 / 0.040, the tuned model 0.640 / 0.114 uncalibrated and 0.640 / 0.041
 with the cross-fitted temperature; at 256 rows 0.704 / 0.027 against 0.723 / 0.069 and
 0.723 / 0.032. SetFit 1.2 on the same encoder and samples: 0.629 / 0.099 and 0.704 / 0.137.
 
