@@ -1,5 +1,6 @@
-"""The small-data recipe: frozen-encoder embeddings + a cross-fitted logistic-regression head
-(``recipe: embeddings``, and what ``recipe: auto`` picks below 500 training rows)."""
+"""The small-data recipe: frozen-encoder embeddings + a cross-fitted logistic-regression head,
+then LP-FT with a cross-fitted temperature (``recipe: embeddings``, and what ``recipe: auto``
+picks below 500 training rows)."""
 
 from __future__ import annotations
 
