@@ -38,6 +38,7 @@ from kanjo.evaluation.calibration import fit_temperature
 from kanjo.models.linear_head import LinearHead
 from kanjo.models.sentence_encoder import SentenceEncoder, mean_pool
 from kanjo.training.embedding_head import fit_head
+from kanjo.training.losses import class_weights
 
 LR = 2e-5
 """Peak AdamW learning rate (5e-5 scored the same macro-F1 at 256 rows, with ECE 0.063
@@ -80,8 +81,6 @@ def tune(encoder: SentenceEncoder, head: LinearHead, texts: list[str], y: np.nda
     torch.manual_seed(seed)
     k = head.num_labels
     targets = np.eye(k)[y] if soft is None else np.asarray(soft)
-    counts = np.bincount(y, minlength=k)
-    class_weight = len(y) / (k * np.maximum(counts, 1))
     model = encoder.model.train()
     if freeze_embeddings:
         model.get_input_embeddings().weight.requires_grad_(False)
@@ -95,7 +94,7 @@ def tune(encoder: SentenceEncoder, head: LinearHead, texts: list[str], y: np.nda
     steps = epochs * math.ceil(len(ids) / BATCH_SIZE)
     lr_schedule = get_linear_schedule_with_warmup(optimizer, max(1, int(steps * WARMUP)), steps)
     t = torch.from_numpy(targets).float().to(encoder.device)
-    w = torch.from_numpy(class_weight).float().to(encoder.device)
+    w = torch.tensor(class_weights(y, k, "balanced"), device=encoder.device)
     rng = np.random.default_rng(seed)
     for _ in range(epochs):
         order = rng.permutation(len(ids))
@@ -107,10 +106,11 @@ def tune(encoder: SentenceEncoder, head: LinearHead, texts: list[str], y: np.nda
             hidden = model(**x).last_hidden_state.float()
             vectors = torch.nn.functional.normalize(mean_pool(hidden, x["attention_mask"]),
                                                     dim=-1)
-            log_p = torch.log_softmax(linear(vectors), dim=-1)
             tb = t[batch]
             row_weight = tb @ w
-            loss = -((tb * log_p).sum(dim=1) * row_weight).sum() / row_weight.sum()
+            cross_entropy = torch.nn.functional.cross_entropy(linear(vectors), tb,
+                                                              reduction="none")
+            loss = (cross_entropy * row_weight).sum() / row_weight.sum()
             optimizer.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(params, 1.0)
