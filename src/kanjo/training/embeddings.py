@@ -50,7 +50,7 @@ def fit_embeddings(prepared: TrainingData, config: TrainConfig) -> tuple[Classif
                         prefix=prefix, calibrate=config.calibrate, soft=prepared.soft_train)
     if prepared.train.text_pairs is not None:
         head = dataclasses.replace(head, features=PAIR_FEATURES)
-    tuning, reason = _tuning_plan(prepared, config, head.num_labels)
+    tuning, reason = _tuning_plan(prepared, config)
     if tuning:
         head, tuned = tune_encoder(encoder, head, vectors, prepared.train.inputs,
                                    prepared.y_train, prepared.soft_train, config.seed,
@@ -76,7 +76,7 @@ def describe_embeddings(prepared: TrainingData, config: TrainConfig) -> str:
         return "frozen-encoder embeddings + one-vs-rest logistic-regression heads (the " \
                "small-data recipe)"
     head = "frozen-encoder embeddings + a cross-fitted logistic-regression head"
-    tuning, _ = _tuning_plan(prepared, config, len(prepared.labels))
+    tuning, _ = _tuning_plan(prepared, config)
     if tuning:
         return f"{head}, then the encoder fine-tuned from that head (LP-FT, calibrated by " \
                f"{FOLDS} cross-fitted runs; the small-data recipe)"
@@ -91,8 +91,7 @@ def _calibration_note(config: TrainConfig, head: Any, tuned: bool) -> str:
            "folded into head.safetensors"
 
 
-def _tuning_plan(prepared: TrainingData, config: TrainConfig, num_labels: int
-                 ) -> tuple[bool, str]:
+def _tuning_plan(prepared: TrainingData, config: TrainConfig) -> tuple[bool, str]:
     """(whether LP-FT runs, why not): it runs for single texts with one label each, when
     asked for and when every class has a row in each of its calibration folds."""
     if not config.tune_encoder:
@@ -100,7 +99,7 @@ def _tuning_plan(prepared: TrainingData, config: TrainConfig, num_labels: int
     if prepared.y_train.ndim == 2 or prepared.train.text_pairs is not None:
         return False, "LP-FT is measured for single texts with one label each; this head " \
                       "stays on the frozen encoder's vectors"
-    fewest = int(min(np.bincount(prepared.y_train, minlength=num_labels)))
+    fewest = int(min(np.bincount(prepared.y_train, minlength=len(prepared.labels))))
     if config.calibrate and fewest < FOLDS:
         return False, f"a class has {fewest} training rows, fewer than the {FOLDS} " \
                       "calibration folds of LP-FT"
