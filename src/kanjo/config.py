@@ -77,13 +77,15 @@ class TrainConfig(RunConfig):
     class-balanced logistic-regression head whose strength and temperature are cross-validated
     on the training rows, then LP-FT unless tune_encoder is off: calibrated on tens of rows,
     no dev rows spent) or 'auto': embeddings below 500 training rows, else finetune
-    (benchmarks/small_data.py measured the switch)."""
+    (benchmarks/small_data.py measured the switch); pairs: embeddings below 3,000 training
+    pairs, and a pair regression at every size (the bi-encoder, benchmarks/tasks.py)."""
     tune_encoder: bool = True
     """Embeddings recipe, one text per row, one label: after fitting the head, fine-tune the
     encoder and head together from it (LP-FT), calibrated by cross-fitted runs
     (:mod:`kanjo.training.encoder_tuning`): dev macro-F1 0.640 / 0.723 against the frozen
     head's 0.631 / 0.704 at 64 / 256 JRTE pn rows, ECE 0.041 / 0.032, in 1.5–3 minutes instead
-    of seconds on 2 CPU cores. False keeps the encoder frozen."""
+    of seconds on 2 CPU cores. A pair regression tunes it as a bi-encoder (CoSENT,
+    :mod:`kanjo.training.similarity_tuning`). False keeps the encoder frozen."""
     task: str = "classification"
     """'classification' (one label per row), 'regression' (a numeric target per row) or
     'multi-label' (a set of labels per row, possibly empty)."""

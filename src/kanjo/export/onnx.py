@@ -56,8 +56,9 @@ def export(model: str | Path, out: str | Path, quantize: str | None = None,
     source = Path(model)
     kind = read_meta(source).get("backend", "torch") if source.is_dir() else "torch"
     if kind == "embedding":
-        raise ModelError("is an embedding model (frozen encoder + linear head, the small-data "
-                         "recipe): ONNX export covers fine-tuned models only", file=source,
+        raise ModelError("is an embedding model (mean-pooled sentence vectors + a linear head: "
+                         "the embeddings recipe): ONNX export covers fine-tuned models only",
+                         file=source,
                          hint="predict with it as it is, or train with --recipe finetune to "
                               "export")
     if kind != "torch":

@@ -86,20 +86,33 @@ class SentenceEncoder:
         truncated to ``max_length`` tokens."""
         import torch
 
-        from kanjo.models.tokenize import encode
-
-        ids, cut = encode(self.tokenizer, [self.prefix + t for t in texts], self.max_length)
+        ids, cut = self.token_ids(texts)
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         with torch.inference_mode():
             for batch in length_sorted_batches([len(x) for x in ids], batch_size,
                                                batch_tokens(self.device)):
-                padded = self.tokenizer.pad({"input_ids": [ids[i] for i in batch]},
-                                            return_tensors="pt")
-                padded = {k: v.to(self.device) for k, v in padded.items()}
-                hidden = self.model(**padded).last_hidden_state.float()
-                mean = mean_pool(hidden, padded["attention_mask"])
-                out[batch] = torch.nn.functional.normalize(mean, dim=-1).cpu().numpy()
+                out[batch] = self.pooled([ids[i] for i in batch]).cpu().numpy()
         return out, cut
+
+    def token_ids(self, texts: list[str]) -> tuple[list[list[int]], int]:
+        """Each text's token ids with the prefix (truncated to ``max_length``), and how many
+        texts were truncated."""
+        from kanjo.models.tokenize import encode
+
+        return encode(self.tokenizer, [self.prefix + t for t in texts], self.max_length)
+
+    def pooled(self, ids: list[list[int]]) -> Any:
+        """The unit-length mean-pooled vectors [batch, dim] (a float32 torch tensor on the
+        encoder's device) of one batch of token ids (:meth:`token_ids`), padded here.
+        Differentiable: fine-tuning (``kanjo.training.encoder_tuning``,
+        ``kanjo.training.similarity_tuning``) trains through it."""
+        import torch
+
+        padded = self.tokenizer.pad({"input_ids": ids}, return_tensors="pt")
+        padded = {k: v.to(self.device) for k, v in padded.items()}
+        hidden = self.model(**padded).last_hidden_state.float()
+        return torch.nn.functional.normalize(mean_pool(hidden, padded["attention_mask"]),
+                                             dim=-1)
 
     def embed_inputs(self, inputs: list[Any], batch_size: int = 64) -> tuple[np.ndarray, int]:
         """:meth:`embed` for texts; for ``(text, text_pair)`` tuples the

@@ -25,6 +25,8 @@ from kanjo.models.sentence_encoder import E5_PREFIX, PAIR_FEATURES, SentenceEnco
 from kanjo.training.embedding_head import fit_head, fit_multi_label_head
 from kanjo.training.encoder_tuning import FOLDS, tune_encoder
 from kanjo.training.prepare import TrainingData
+from kanjo.training.similarity_tuning import fit_similarity
+from kanjo.training.similarity_tuning import schedule as similarity_schedule
 
 
 def fit_embeddings(prepared: TrainingData, config: TrainConfig) -> tuple[Classifier,
@@ -42,6 +44,11 @@ def fit_embeddings(prepared: TrainingData, config: TrainConfig) -> tuple[Classif
         encoder = SentenceEncoder.load(source.location, config.max_length, prefix, config.device)
     except Exception as exc:  # transformers, safetensors and tokenizers each raise their own
         raise load_error(source, exc) from exc
+    tuning, reason = _tuning_plan(prepared, config)
+    if prepared.labels.task == "regression":  # sentence pairs (choose_recipe)
+        head, tuned, cut = fit_similarity(encoder, prepared.train.inputs, prepared.y_train,
+                                          config.seed, tuning, config.freeze_embeddings)
+        return _embedding_classifier(encoder, head, prepared, config, tuned, cut, started)
     vectors, cut = encoder.embed_inputs(prepared.train.inputs, max(64, config.batch_size))
     if prepared.y_train.ndim == 2:  # multi-hot targets: --task multi-label
         head = fit_multi_label_head(vectors, prepared.y_train, seed=config.seed, prefix=prefix)
@@ -50,21 +57,27 @@ def fit_embeddings(prepared: TrainingData, config: TrainConfig) -> tuple[Classif
                         prefix=prefix, calibrate=config.calibrate, soft=prepared.soft_train)
     if prepared.train.text_pairs is not None:
         head = dataclasses.replace(head, features=PAIR_FEATURES)
-    tuning, reason = _tuning_plan(prepared, config)
     if tuning:
         head, tuned = tune_encoder(encoder, head, vectors, prepared.train.inputs,
                                    prepared.y_train, prepared.soft_train, config.seed,
                                    config.calibrate, config.freeze_embeddings)
     else:
         tuned = {"method": None, "reason": reason}
+    return _embedding_classifier(encoder, head, prepared, config, tuned, cut, started)
+
+
+def _embedding_classifier(encoder: SentenceEncoder, head: Any, prepared: TrainingData,
+                          config: TrainConfig, tuned: dict[str, Any], cut: int,
+                          started: float) -> tuple[Classifier, dict[str, Any], float]:
+    """fit_embeddings' result: the classifier on the CPU and kanjo.json's record of it."""
     encoder.model.to("cpu")
     encoder.device = "cpu"
     classifier = Classifier(EmbeddingBackend(encoder, head), prepared.labels)
     info: dict[str, Any] = {
         "truncated_train_rows": cut,
-        "embeddings": {"pooling": "mean", "prefix": prefix, "features": head.features,
+        "embeddings": {"pooling": "mean", "prefix": encoder.prefix, "features": head.features,
                        **head.info,
-                       "calibration": _calibration_note(config, head, tuning),
+                       "calibration": _calibration_note(config, head, tuned["method"] is not None),
                        "encoder_tuning": tuned},
     }
     return classifier, info, time.time() - started
@@ -72,11 +85,18 @@ def fit_embeddings(prepared: TrainingData, config: TrainConfig) -> tuple[Classif
 
 def describe_embeddings(prepared: TrainingData, config: TrainConfig) -> str:
     """The recipe as the run summary names it."""
+    tuning, _ = _tuning_plan(prepared, config)
+    if prepared.labels.task == "regression":
+        epochs, steps = similarity_schedule(len(prepared.y_train))
+        if tuning:
+            return f"the encoder tuned as a bi-encoder (CoSENT on the pairs' cosine, {epochs} " \
+                   f"epochs = {steps} steps), then a · cosine + b by least squares (the " \
+                   "sentence-pair regression recipe)"
+        return "frozen-encoder embeddings + a ridge head on the pair features"
     if prepared.y_train.ndim == 2:
         return "frozen-encoder embeddings + one-vs-rest logistic-regression heads (the " \
                "small-data recipe)"
     head = "frozen-encoder embeddings + a cross-fitted logistic-regression head"
-    tuning, _ = _tuning_plan(prepared, config)
     if tuning:
         return f"{head}, then the encoder fine-tuned from that head (LP-FT, calibrated by " \
                f"{FOLDS} cross-fitted runs; the small-data recipe)"
@@ -96,6 +116,8 @@ def _tuning_plan(prepared: TrainingData, config: TrainConfig) -> tuple[bool, str
     asked for and when every class has a row in each of its calibration folds."""
     if not config.tune_encoder:
         return False, "tune_encoder is off"
+    if prepared.labels.task == "regression":
+        return True, ""  # sentence pairs: the bi-encoder (kanjo.training.similarity_tuning)
     if prepared.y_train.ndim == 2 or prepared.train.text_pairs is not None:
         return False, "LP-FT is measured for single texts with one label each; this head " \
                       "stays on the frozen encoder's vectors"

@@ -42,3 +42,17 @@ def parameter_groups(model: Any, lr: float, weight_decay: float,
         groups.setdefault(key, []).append(parameter)
     return [{"params": params, "lr": group_lr, "weight_decay": decay}
             for (group_lr, decay), params in groups.items()]
+
+
+def adamw_with_warmup(params: list[Any], lr: float, weight_decay: float, steps: int,
+                      warmup: float) -> tuple[Any, Any]:
+    """(AdamW over ``params``, its learning-rate schedule): linear warm-up over the first
+    ``warmup`` fraction of ``steps``, then linear decay to 0 (transformers'
+    ``get_linear_schedule_with_warmup``, the schedule ``Trainer`` uses); call the schedule's
+    ``step()`` after each optimiser step."""
+    import torch
+    from transformers import get_linear_schedule_with_warmup
+
+    optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+    return optimizer, get_linear_schedule_with_warmup(optimizer, max(1, int(steps * warmup)),
+                                                      steps)
