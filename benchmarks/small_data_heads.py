@@ -38,8 +38,9 @@ def hidden_states(rows: list[list[str]], prefix: str) -> tuple[np.ndarray, np.nd
     import torch
 
     from kanjo.data.batching import CPU_BATCH_TOKENS, length_sorted_batches
+    from kanjo.models.pooled_classifier import mean_pool
     from kanjo.models.resolve import resolve
-    from kanjo.models.sentence_encoder import SentenceEncoder, mean_pool
+    from kanjo.models.sentence_encoder import SentenceEncoder
     from kanjo.models.tokenize import encode
 
     encoder = SentenceEncoder.load(resolve("default").location, 256, prefix)

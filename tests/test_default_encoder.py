@@ -116,6 +116,43 @@ def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CEngine]:
     eng.close()
 
 
+def test_transformers_model_of_an_embeddings_model_adds_the_e5_prefix(
+        built: tuple[Path, Path], tmp_path: Path) -> None:
+    """With e5's sentencepiece tokenizer, the prefix tokens that KanjoPooledClassifier inserts
+    give the encoding of "query: " + text: transformers' pipeline scores as kanjo does, for
+    texts and for pairs."""
+    import csv
+
+    from transformers import pipeline
+
+    from kanjo.data.labels import LabelSet
+    from kanjo.inference.embedding_backend import EmbeddingBackend
+    from kanjo.models.linear_head import LinearHead
+    from kanjo.models.sentence_encoder import E5_PREFIX, PAIR_FEATURES, SentenceEncoder
+
+    examples = Path(__file__).resolve().parents[1] / "examples"
+    with open(examples / "sentence_similarity.csv", encoding="utf-8") as handle:
+        pairs = [(r["sentence1"], r["sentence2"]) for r in csv.DictReader(handle)][:12]
+    texts = [a for a, _ in pairs] + ["ABCホテル、2泊3日。", " 先頭に空白", "Wi-Fi が遅い"]
+    encoder = SentenceEncoder.load(built[1], prefix=E5_PREFIX)
+    rng = np.random.default_rng(0)
+    for features, width, inputs in (("text", encoder.dim, texts),
+                                    (PAIR_FEATURES, 4 * encoder.dim, pairs)):
+        head = LinearHead(rng.normal(size=(3, width)).astype(np.float32),
+                          np.zeros(3, dtype=np.float32), E5_PREFIX, features=features)
+        backend = EmbeddingBackend(encoder, head)
+        out = tmp_path / features.replace("|", "").replace(",", "-").replace("*", "x")
+        out.mkdir()
+        backend.save(out, LabelSet(("a", "b", "c")))
+        classify = pipeline("text-classification", model=str(out), top_k=None,
+                            trust_remote_code=True, function_to_apply="none")
+        queries = inputs if features == "text" else [
+            {"text": a, "text_pair": b} for a, b in inputs]
+        got = [[{r["label"]: r["score"] for r in row}[k] for k in "abc"]
+               for row in classify(queries)]
+        np.testing.assert_allclose(got, backend.logits(inputs, 16)[0], atol=1e-4)
+
+
 def test_build_loads_offline(built: tuple[Path, Path]) -> None:
     from transformers import (
         AutoConfig,

@@ -97,7 +97,7 @@ def test_embeddings_recipe_trains_saves_and_loads(tmp_path: Path, tiny_bert: Pat
         meta["recipe"]["reason"]
     assert meta["embeddings"]["cross_fitted"] and meta["temperature"] == 1.0
     assert "calibration" not in meta  # dev rows are scored, nothing is fitted on them
-    assert {"head.safetensors", "model.safetensors", "config.json"} <= {
+    assert {"model.safetensors", "config.json", "pooled_classifier.py"} <= {
         p.name for p in (tmp_path / "m").iterdir()}
     # LP-FT ran on the 120 single-text rows: the schedule of encoder_tuning and a temperature
     # from its 3 cross-fitted runs; the transformer layers moved, the word embeddings did not
@@ -129,11 +129,14 @@ def test_embeddings_recipe_trains_saves_and_loads(tmp_path: Path, tiny_bert: Pat
 
 def _encoder_weights(directory: Path) -> dict[str, np.ndarray]:
     """The encoder tensors of a model directory, named as in a bare ``AutoModel`` (a masked
-    LM's ``bert.`` prefix dropped)."""
+    LM's ``bert.`` prefix and an embeddings-recipe model's ``encoder.`` dropped)."""
     from safetensors.numpy import load_file
 
     weights = load_file(str(directory / "model.safetensors"))
-    return {name.removeprefix("bert."): value for name, value in weights.items()}
+    config = json.loads((directory / "config.json").read_text(encoding="utf-8"))
+    prefix = "encoder." if config["model_type"] == "kanjo-pooled" else "bert."
+    return {name.removeprefix(prefix): value for name, value in weights.items()
+            if not name.startswith("head.")}
 
 
 def test_frozen_encoder_when_tuning_is_off_or_impossible(tmp_path: Path, tiny_bert: Path,

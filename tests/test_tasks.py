@@ -335,17 +335,16 @@ def test_embeddings_recipe_reads_both_texts_of_a_pair(trained: Path,
     encoder is the tiny BERT fine-tuned on the toy sentiment set: like a pretrained encoder's,
     its vectors hold what the texts say (the random tiny BERT's reach 0.78 accuracy here)."""
     import kanjo
-    from kanjo.models.linear_head import LinearHead
     from kanjo.models.sentence_encoder import PAIR_FEATURES
 
     clf = kanjo.train(pair_data["train"], tmp_path / "model", model=str(trained),
                       dev=str(pair_data["dev"]))
     assert clf.meta["recipe"]["name"] == "embeddings" and clf.meta["pairs"] is True
     assert "240 training pairs" in clf.meta["recipe"]["reason"]
-    head = LinearHead.load(tmp_path / "model")
+    reloaded = kanjo.load(tmp_path / "model")
+    head = reloaded.backend.head
     assert head.features == PAIR_FEATURES and head.weight.shape == (4, 4 * 64)
     assert clf.meta["embeddings"]["encoder_tuning"]["method"] is None  # LP-FT: single texts
-    reloaded = kanjo.load(tmp_path / "model")
     assert reloaded.evaluate(pair_data["dev"])["accuracy"] >= 0.9
     good, bad = "部屋は最高でした。", "朝食は最悪でした。"
     pairs = [(good, bad), (bad, good), (good, good), (bad, bad)]
@@ -382,10 +381,12 @@ def similarity_data(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]
 def test_a_pair_regression_trains_a_bi_encoder(trained: Path, similarity_data: dict[str, Path],
                                                tmp_path: Path,
                                                capsys: pytest.CaptureFixture[str]) -> None:
-    """`--task regression` on pairs: the encoder tuned by CoSENT, a ridge head on the pair
-    features in the target's units; saved, reloaded, scored, refused where it does not fit."""
+    """`--task regression` on pairs: the encoder tuned by CoSENT, a · cosine + b in the
+    target's units; saved, reloaded, scored (by kanjo and by transformers' pipeline), refused
+    where it does not fit."""
+    from transformers import pipeline
+
     import kanjo
-    from kanjo.models.linear_head import LinearHead
     from kanjo.models.sentence_encoder import PAIR_FEATURES
     from kanjo.training.similarity_tuning import MIN_STEPS
 
@@ -396,7 +397,8 @@ def test_a_pair_regression_trains_a_bi_encoder(trained: Path, similarity_data: d
     tuning = meta["embeddings"]["encoder_tuning"]
     assert tuning["method"].startswith("CoSENT") and tuning["steps"] >= MIN_STEPS
     assert meta["embeddings"]["head"].startswith("a · cosine + b")
-    head = LinearHead.load(tmp_path / "model")
+    reloaded = kanjo.load(tmp_path / "model")
+    head = reloaded.backend.head
     assert head.features == PAIR_FEATURES and head.weight.shape == (1, 4 * 64)
     # an affine map of the cosine: weights only on the u ⊙ v block, all equal
     assert not head.weight[0, :3 * 64].any()
@@ -404,12 +406,14 @@ def test_a_pair_regression_trains_a_bi_encoder(trained: Path, similarity_data: d
     assert meta["embeddings"]["slope"] > 0
     assert meta["dev_metrics"]["pearson"] >= 0.8 and meta["target_range"] == [0.0, 3.0]
     assert "dev_metrics_note" not in meta  # nothing was chosen on the dev rows
-    reloaded = kanjo.load(tmp_path / "model")
     good, bad = "部屋は最高でした。", "部屋は最悪でした。"
     pairs = [(good, "部屋が快適でした。"), (good, "朝食は最悪でした。"), (bad, "部屋はひどい。")]
     values = reloaded.predict_values(pairs)
     np.testing.assert_allclose(values, clf.predict_values(pairs), atol=1e-4)
     assert values[0] > values[1] and values[2] > values[1]  # same sentiment scores higher
+    raw = pipeline("text-classification", model=str(tmp_path / "model"), top_k=None,
+                   trust_remote_code=True)({"text": pairs[1][0], "text_pair": pairs[1][1]})
+    assert raw[0]["label"] == "score" and raw[0]["score"] == pytest.approx(values[1], abs=1e-4)
     assert reloaded.evaluate(similarity_data["dev"], label_column="score")["pearson"] >= 0.8
     with pytest.raises(kanjo.KanjoError, match="class probabilities"):
         reloaded.predict_proba(pairs)
@@ -430,7 +434,7 @@ def test_a_pair_regression_without_tuning_keeps_the_encoder(
     assert clf.meta["embeddings"]["encoder_tuning"] == {"method": None,
                                                         "reason": "tune_encoder is off"}
     assert clf.meta["embeddings"]["head"].startswith("ridge regression")
-    saved = SentenceEncoder.load(tmp_path / "model").model.state_dict()
+    saved = kanjo.load(tmp_path / "model").backend.encoder.model.state_dict()
     base = SentenceEncoder.load(trained).model.state_dict()
     assert saved.keys() == base.keys()
     assert all(saved[k].equal(base[k]) for k in base)

@@ -127,6 +127,8 @@ class MultiLabelSet:
     sep: str | None = None
 
     task = "multi-label"
+    problem_type = "multi_label_classification"
+    """transformers' ``config.problem_type``: a sigmoid per label."""
 
     @classmethod
     def infer(cls, table: Table, sep: str | None = None) -> MultiLabelSet:

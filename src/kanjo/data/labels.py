@@ -21,6 +21,8 @@ class LabelSet:
     names: tuple[str, ...]
 
     task = "classification"
+    problem_type = "single_label_classification"
+    """transformers' ``config.problem_type`` of the task."""
 
     def __post_init__(self) -> None:
         if len(self.names) < 2:

@@ -27,6 +27,8 @@ class RegressionTarget:
     high: float | None = None
 
     task = "regression"
+    problem_type = "regression"
+    """transformers' ``config.problem_type``: the raw value."""
 
     @property
     def names(self) -> tuple[str, ...]:

@@ -27,8 +27,9 @@ class Backend(Protocol):
     def logits(self, texts: list[str], batch_size: int) -> tuple[np.ndarray, int]:
         """Scores [n, k] in input order, and how many texts were truncated."""
 
-    def save(self, directory: Path) -> list[str]:
-        """Write the model files; return the names of the weight files."""
+    def save(self, directory: Path, labels: Any) -> list[str]:
+        """Write the model files for a model of ``labels`` (a LabelSet, MultiLabelSet or
+        RegressionTarget: names and ``problem_type``); return the names of the weight files."""
 
 
 def load_backend(path: Path, meta: dict[str, Any], device: str = "auto",

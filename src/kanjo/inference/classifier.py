@@ -226,7 +226,7 @@ class Classifier:
 
     def save_to(self, directory: Path) -> None:
         """Write the model files and kanjo.json into an existing (staging) directory."""
-        weights = self.backend.save(directory)
+        weights = self.backend.save(directory, self.labels)
         self.meta.update(labels=list(self.labels.names), backend=self.backend.kind,
                          max_length=self.backend.max_length, temperature=self.temperature,
                          task=self.task)

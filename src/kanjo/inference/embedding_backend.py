@@ -1,10 +1,14 @@
-"""The embedding backend: a frozen encoder's mean-pooled sentence vectors (for a sentence pair,
-:data:`~kanjo.models.sentence_encoder.PAIR_FEATURES` of both) and a linear head (the small-data
-recipe, ``kanjo train --recipe embeddings``).
+"""The embedding backend: an encoder's mean-pooled sentence vectors (for a sentence pair,
+:data:`~kanjo.models.sentence_encoder.PAIR_FEATURES` of both) and a linear head (the embeddings
+recipe: small data, sentence-pair regressions).
 
-Directory: the encoder as a transformers ``AutoModel`` (``config.json``, ``model.safetensors``,
-tokenizer files) and ``head.safetensors`` (:class:`~kanjo.models.linear_head.LinearHead`, the
-temperature folded in). ``kanjo.json`` has ``backend: embedding``.
+Directory: a transformers model of the class
+:class:`~kanjo.models.pooled_classifier.KanjoPooledClassifier` (``config.json`` with the encoder's
+config, the labels and ``problem_type``; ``model.safetensors`` with ``encoder.*`` and ``head.*``,
+the temperature folded into the head; ``pooled_classifier.py``, the class's code; tokenizer
+files), so ``transformers.pipeline("text-classification", model=DIR, trust_remote_code=True)``
+gives the same scores as kanjo. ``kanjo.json`` has ``backend: embedding``. Directories written
+before that layout (the encoder as a bare ``AutoModel`` and ``head.safetensors``) still load.
 """
 
 from __future__ import annotations
@@ -14,7 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from kanjo.models.linear_head import LinearHead
+from kanjo.models.devices import model_max_length
+from kanjo.models.linear_head import HEAD_FILE, LinearHead
 from kanjo.models.sentence_encoder import SentenceEncoder
 
 
@@ -41,14 +46,61 @@ class EmbeddingBackend:
 
     @classmethod
     def load(cls, path: Path, max_length: int | None, device: str = "auto") -> EmbeddingBackend:
-        head = LinearHead.load(path)
-        return cls(SentenceEncoder.load(path, max_length, head.prefix, device), head)
+        if (path / HEAD_FILE).exists():  # the layout before KanjoPooledClassifier
+            head = LinearHead.load(path)
+            return cls(SentenceEncoder.load(path, max_length, head.prefix, device), head)
+        from transformers import AutoTokenizer
+        from transformers.utils import logging as hf_logging
+
+        from kanjo.models.pooled_classifier import KanjoPooledClassifier
+
+        hf_logging.disable_progress_bar()
+        model = KanjoPooledClassifier.from_pretrained(path)
+        head = LinearHead(model.head.weight.detach().numpy().copy(),
+                          model.head.bias.detach().numpy().copy(), model.config.prefix,
+                          features=model.config.features)
+        # the encoder's config: AutoConfig would ask whether to run the directory's code
+        tokenizer = AutoTokenizer.from_pretrained(path, config=model.encoder.config)
+        return cls(SentenceEncoder(model.encoder, tokenizer, model_max_length(
+            model.encoder, tokenizer, max_length), head.prefix, device), head)
 
     def logits(self, texts: list[Any], batch_size: int) -> tuple[np.ndarray, int]:
         """Scores [n, k] of texts, or of ``(text, text_pair)`` tuples for a pair head."""
         vectors, cut = self.encoder.embed_inputs(texts, batch_size)
         return self.head.logits(vectors), cut
 
-    def save(self, directory: Path) -> list[str]:
-        weights = self.encoder.save(directory)
-        return weights + [self.head.save(directory)]
+    def save(self, directory: Path, labels: Any) -> list[str]:
+        """Write the model as a :class:`~kanjo.models.pooled_classifier.KanjoPooledClassifier`
+        with ``labels``' names and ``problem_type`` in its config."""
+        import torch
+        from transformers.utils import logging as hf_logging
+
+        from kanjo.models.pooled_classifier import KanjoPooledClassifier, KanjoPooledConfig
+
+        tokenizer = self.encoder.tokenizer
+        config = KanjoPooledConfig(
+            encoder_config=self.encoder.model.config.to_dict(), features=self.head.features,
+            prefix=self.head.prefix, prefix_ids=prefix_token_ids(tokenizer, self.head.prefix),
+            sep_token_id=tokenizer.sep_token_id, num_labels=self.head.num_labels,
+            id2label=labels.id2label, label2id=labels.label2id,
+            problem_type=labels.problem_type)
+        model = KanjoPooledClassifier(config, encoder=self.encoder.model)
+        with torch.no_grad():
+            model.head.weight.copy_(torch.from_numpy(self.head.weight))
+            model.head.bias.copy_(torch.from_numpy(self.head.bias))
+        hf_logging.disable_progress_bar()
+        model.save_pretrained(directory)
+        tokenizer.save_pretrained(directory)
+        return ["model.safetensors"]
+
+
+def prefix_token_ids(tokenizer: Any, prefix: str) -> list[int]:
+    """The tokens that ``prefix`` adds after the first token of ``tokenizer(prefix + text)``:
+    [] for no prefix. With e5's sentencepiece tokenizer ``"query: "`` adds ``▁que``, ``ry``,
+    ``:`` (its trailing space is the ``▁`` that starts the text's own first token)."""
+    if not prefix:
+        return []
+    probe = "テスト"
+    with_prefix = tokenizer(prefix + probe).input_ids
+    alone = tokenizer(probe).input_ids
+    return with_prefix[1:len(with_prefix) - len(alone) + 1]

@@ -69,7 +69,7 @@ class OnnxBackend:
             out[batch] = self.session.run(None, feed)[0]
         return out, cut
 
-    def save(self, directory: Path) -> list[str]:
+    def save(self, directory: Path, labels: Any = None) -> list[str]:
         directory = Path(directory)
         if directory.resolve() != self.directory.resolve():
             for path in self.directory.iterdir():

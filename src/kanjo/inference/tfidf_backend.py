@@ -36,6 +36,6 @@ class TfidfBackend:
     def logits(self, texts: list[str], batch_size: int) -> tuple[np.ndarray, int]:
         return self.model.scores(texts), 0
 
-    def save(self, directory: Path) -> list[str]:
+    def save(self, directory: Path, labels: Any = None) -> list[str]:
         self.model.save(directory)
         return sorted(p.name for p in Path(directory).iterdir() if p.suffix == ".safetensors")

@@ -77,7 +77,7 @@ class TorchBackend:
                 out[batch] = self.model(**padded).logits.float().cpu().numpy()
         return out, cut
 
-    def save(self, directory: Path) -> list[str]:
+    def save(self, directory: Path, labels: Any = None) -> list[str]:
         from transformers.utils import logging as hf_logging
 
         hf_logging.disable_progress_bar()

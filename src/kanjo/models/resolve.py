@@ -56,6 +56,14 @@ def resolve(spec: str | os.PathLike[str]) -> ModelSource:
                 file=path,
                 hint="pass a transformers model directory, a kanjo output, 'default' or 'tfidf'",
             )
+        if _model_type(path) == "kanjo-pooled":
+            raise ModelError(
+                "is a kanjo embeddings-recipe model (an encoder and its head, loaded by kanjo or "
+                "by transformers with trust_remote_code), not a base model to train from",
+                file=path,
+                hint="train from the model it was trained from (kanjo.json: base_model), or use "
+                     "it as it is: kanjo predict / evaluate",
+            )
         return ModelSource("local", str(path))
     if text.startswith((".", "/", "~")) or os.sep in text.strip("/").replace("/", "", 1):
         raise ModelError("no such model directory", file=path)
@@ -107,3 +115,13 @@ def tokenizer_dependency_error(exc: BaseException, location: str | Path) -> Mode
     reason = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
     return ModelError(f"the model's Japanese tokenizer cannot start: {reason}", file=location,
                       hint=MECAB_HINT)
+
+
+def _model_type(path: Path) -> str | None:
+    """config.json's ``model_type`` (None without a readable one)."""
+    import json
+
+    try:
+        return json.loads((path / "config.json").read_text(encoding="utf-8")).get("model_type")
+    except (OSError, ValueError, AttributeError):
+        return None

@@ -29,14 +29,6 @@ valid) kanjo's head on them scores macro-F1 0.705 (0.711 fitted on all of each f
 |u-v| and u*v alone 0.679)."""
 
 
-def mean_pool(hidden: Any, attention_mask: Any) -> Any:
-    """The mean of ``hidden`` [batch, tokens, dim] (a torch tensor) over the real tokens of
-    ``attention_mask`` [batch, tokens]: [batch, dim], not normalised (e5's pooling; the
-    caller L2-normalises). Differentiable: fine-tuning pools through it too."""
-    mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
-    return (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1.0)
-
-
 def pair_features(u: np.ndarray, v: np.ndarray) -> np.ndarray:
     """:data:`PAIR_FEATURES` of the vectors u, v [n, dim] of both texts: [n, 4 × dim]."""
     return np.hstack([u, v, np.abs(u - v), u * v]).astype(np.float32)
@@ -106,13 +98,12 @@ class SentenceEncoder:
         encoder's device) of one batch of token ids (:meth:`token_ids`), padded here.
         Differentiable: fine-tuning (``kanjo.training.encoder_tuning``,
         ``kanjo.training.similarity_tuning``) trains through it."""
-        import torch
+        from kanjo.models.pooled_classifier import sentence_vectors
 
         padded = self.tokenizer.pad({"input_ids": ids}, return_tensors="pt")
         padded = {k: v.to(self.device) for k, v in padded.items()}
-        hidden = self.model(**padded).last_hidden_state.float()
-        return torch.nn.functional.normalize(mean_pool(hidden, padded["attention_mask"]),
-                                             dim=-1)
+        hidden = self.model(**padded).last_hidden_state
+        return sentence_vectors(hidden, padded["attention_mask"])
 
     def embed_inputs(self, inputs: list[Any], batch_size: int = 64) -> tuple[np.ndarray, int]:
         """:meth:`embed` for texts; for ``(text, text_pair)`` tuples the

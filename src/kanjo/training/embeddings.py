@@ -108,7 +108,7 @@ def _calibration_note(config: TrainConfig, head: Any, tuned: bool) -> str:
         return "none"
     runs = f"the {FOLDS} cross-fitted LP-FT runs" if tuned else "the cross-fitted heads"
     return f"temperature fitted on out-of-fold scores of the training rows ({runs}) and " \
-           "folded into head.safetensors"
+           "folded into the head"
 
 
 def _tuning_plan(prepared: TrainingData, config: TrainConfig) -> tuple[bool, str]:

@@ -459,7 +459,7 @@ def _rows(tokenizer: Any, texts: list[str] | list[tuple[str, str]], y: np.ndarra
 
 def _load_base(config: TrainConfig, labels: Targets) -> tuple[Any, Any]:
     """The base encoder with a fresh classification head for ``labels``, and its tokenizer.
-    config.json's ``problem_type`` is the task's (:data:`TASK_TRAINING`): transformers'
+    config.json's ``problem_type`` is the task's (``labels.problem_type``): transformers'
     ``pipeline("text-classification")`` then applies a sigmoid per label to a multi-label
     model and returns a regression's raw value."""
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
@@ -476,7 +476,7 @@ def _load_base(config: TrainConfig, labels: Targets) -> tuple[Any, Any]:
             num_labels=len(labels),
             id2label=labels.id2label,
             label2id=labels.label2id,
-            problem_type=TASK_TRAINING[labels.task].problem_type,
+            problem_type=labels.problem_type,
             ignore_mismatched_sizes=True,
         )
     except Exception as exc:  # transformers, safetensors and tokenizers each raise their own
@@ -523,11 +523,10 @@ def _trainer_metrics(prediction: Any, names: tuple[str, ...]) -> dict[str, float
 
 @dataclass(frozen=True)
 class TaskTraining:
-    """How fine-tuning treats a task: config.json's ``problem_type``, the dev metric that
-    selects the checkpoint (``best_metric``, named ``best_name`` in kanjo.json), the trainer's
-    dev metrics, and how the run summary names the targets."""
+    """How fine-tuning treats a task: the dev metric that selects the checkpoint
+    (``best_metric``, named ``best_name`` in kanjo.json), the trainer's dev metrics, and how the
+    run summary names the targets."""
 
-    problem_type: str
     best_metric: str
     best_name: str
     trainer_metrics: Callable[[Any, tuple[str, ...]], dict[str, float]]
@@ -535,11 +534,10 @@ class TaskTraining:
 
 
 TASK_TRAINING = {
-    "classification": TaskTraining("single_label_classification", "macro_f1", "macro-F1",
-                                   _trainer_metrics, "hard labels"),
-    "multi-label": TaskTraining("multi_label_classification", "macro_f1", "macro-F1",
-                                _multi_label_trainer_metrics, "label sets (multi-label)"),
-    "regression": TaskTraining("regression", "pearson", "Pearson", _regression_trainer_metrics,
+    "classification": TaskTraining("macro_f1", "macro-F1", _trainer_metrics, "hard labels"),
+    "multi-label": TaskTraining("macro_f1", "macro-F1", _multi_label_trainer_metrics,
+                                "label sets (multi-label)"),
+    "regression": TaskTraining("pearson", "Pearson", _regression_trainer_metrics,
                                "numeric values (mean squared error)"),
 }
 """task → :class:`TaskTraining`."""

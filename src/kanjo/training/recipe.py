@@ -54,7 +54,7 @@ def choose_recipe(config: TrainConfig, train_rows: int, pairs: bool = False) -> 
     if regression and pairs:
         return "embeddings", ("auto: a sentence-pair regression tunes the encoder as a "
                               "bi-encoder on the pairs' cosine (CoSENT), which beat a "
-                              "fine-tuned cross-encoder on JSTS in a quarter of the time")
+                              "fine-tuned cross-encoder on JSTS in half the time")
     below = PAIR_EMBEDDINGS_BELOW if pairs else EMBEDDINGS_BELOW
     rows = f"{train_rows} training {'pairs' if pairs else 'rows'}"
     if train_rows < below and unsupported:

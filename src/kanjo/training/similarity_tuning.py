@@ -73,19 +73,19 @@ def cosent_loss(cosine: Any, targets: Any, scale: float = SCALE) -> Any:
 
 def tune_similarity(encoder: SentenceEncoder, pairs: list[tuple[str, str]], y: np.ndarray,
                     epochs: int, seed: int, freeze_embeddings: bool = True,
-                    progress: Any = None) -> None:
+                    progress: Any = None) -> int:
     """Fine-tune ``encoder.model`` in place with :func:`cosent_loss` on ``pairs`` and their
     targets ``y`` [n] (any units). ``freeze_embeddings`` keeps the word-embedding matrix fixed
     (most of the default encoder's parameters). ``progress`` (a tqdm bar) is advanced per
-    step."""
+    step. Returns how many of the 2n texts were truncated to the encoder's max length."""
     import torch
 
     torch.manual_seed(seed)
     model = encoder.model.train()
     if freeze_embeddings:
         model.get_input_embeddings().weight.requires_grad_(False)
-    first, _ = encoder.token_ids([a for a, _ in pairs])
-    second, _ = encoder.token_ids([b for _, b in pairs])
+    first, cut_first = encoder.token_ids([a for a, _ in pairs])
+    second, cut_second = encoder.token_ids([b for _, b in pairs])
     params = [p for p in model.parameters() if p.requires_grad]
     steps = epochs * math.ceil(len(pairs) / BATCH_SIZE)
     optimizer, lr_schedule = adamw_with_warmup(params, LR, WEIGHT_DECAY, steps, WARMUP)
@@ -106,6 +106,7 @@ def tune_similarity(encoder: SentenceEncoder, pairs: list[tuple[str, str]], y: n
             if progress is not None:
                 progress.update(1)
     model.eval()
+    return cut_first + cut_second
 
 
 def cosine_head(u: np.ndarray, v: np.ndarray, y: np.ndarray, prefix: str = "") -> LinearHead:
@@ -130,7 +131,8 @@ def ridge_head(u: np.ndarray, v: np.ndarray, y: np.ndarray, prefix: str = "") ->
     """The head on a frozen encoder: ridge regression of ``y`` [n] on :data:`PAIR_FEATURES`
     of u, v [n, dim] (scikit-learn's ``RidgeCV``, α by leave-one-out among
     :data:`RIDGE_ALPHAS`). On JSTS, a ridge head on the frozen default encoder's
-    [u ⊙ v, |u − v|, cos] scored valid Pearson 0.843 against the untrained cosine's 0.833."""
+    [u ⊙ v, |u − v|, cos] (``benchmarks/tasks.py``'s embeddings-ridge) scored valid Pearson
+    0.843 against the untrained cosine's 0.833."""
     from sklearn.linear_model import RidgeCV
 
     ridge = RidgeCV(alphas=RIDGE_ALPHAS).fit(pair_features(u, v), y)
@@ -148,17 +150,18 @@ def fit_similarity(encoder: SentenceEncoder, pairs: list[tuple[str, str]], y: np
     :func:`cosine_head` fitted on the tuned vectors of at most :data:`HEAD_ROWS` of them;
     without, :func:`ridge_head` on the frozen vectors of all of them. Returns the head, what
     kanjo.json records of the tuning (``method`` None when untuned) and how many of the
-    embedded texts were truncated."""
+    training texts were truncated."""
     from tqdm.auto import tqdm
 
     started = time.time()
     info: dict[str, Any] = {"method": None, "reason": "tune_encoder is off"}
     rows = np.arange(len(pairs))
+    cut = None
     if tune:
         epochs, steps = schedule(len(pairs))
         with tqdm(total=steps, desc="tuning the encoder (CoSENT)", unit="step",
                   dynamic_ncols=True) as progress:
-            tune_similarity(encoder, pairs, y, epochs, seed, freeze_embeddings, progress)
+            cut = tune_similarity(encoder, pairs, y, epochs, seed, freeze_embeddings, progress)
         info = {"method": "CoSENT bi-encoder (Su 2022)", "epochs": epochs, "steps": steps,
                 "lr": LR, "batch_size": BATCH_SIZE, "scale": SCALE,
                 "freeze_embeddings": freeze_embeddings,
@@ -170,4 +173,4 @@ def fit_similarity(encoder: SentenceEncoder, pairs: list[tuple[str, str]], y: np
     fit = cosine_head if tune else ridge_head
     head = fit(u, v, np.asarray(y)[rows], encoder.prefix)
     head.info["fitted_on_rows"] = len(rows)
-    return head, info, cut_u + cut_v
+    return head, info, cut_u + cut_v if cut is None else cut
