@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import json
 import random
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -49,11 +50,17 @@ def write_jsonl(path: Path, rows: list[dict]) -> Path:
     return path
 
 
+def train_dev_files(factory: pytest.TempPathFactory, name: str, rows: Callable[..., list[dict]],
+                    train: int, dev: int, seed: int) -> dict[str, Path]:
+    """train.jsonl and dev.jsonl of ``rows(n, seed)`` (dev from the next seed)."""
+    root = factory.mktemp(name)
+    return {"train": write_jsonl(root / "train.jsonl", rows(train, seed=seed)),
+            "dev": write_jsonl(root / "dev.jsonl", rows(dev, seed=seed + 1))}
+
+
 @pytest.fixture(scope="module")
 def pair_data(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    root = tmp_path_factory.mktemp("pairs")
-    return {"train": write_jsonl(root / "train.jsonl", agreement_rows(240, seed=0)),
-            "dev": write_jsonl(root / "dev.jsonl", agreement_rows(60, seed=1))}
+    return train_dev_files(tmp_path_factory, "pairs", agreement_rows, 240, 60, seed=0)
 
 
 @pytest.fixture(scope="module")
@@ -69,9 +76,7 @@ def pair_model(tmp_path_factory: pytest.TempPathFactory, tiny_bert: Path,
 
 @pytest.fixture(scope="module")
 def regression_data(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    root = tmp_path_factory.mktemp("regression")
-    return {"train": write_jsonl(root / "train.jsonl", intensity_rows(160, seed=2)),
-            "dev": write_jsonl(root / "dev.jsonl", intensity_rows(60, seed=3))}
+    return train_dev_files(tmp_path_factory, "regression", intensity_rows, 160, 60, seed=2)
 
 
 @pytest.fixture(scope="module")
@@ -373,9 +378,7 @@ def similarity_rows(n: int, seed: int) -> list[dict[str, object]]:
 
 @pytest.fixture(scope="module")
 def similarity_data(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    root = tmp_path_factory.mktemp("similarity")
-    return {"train": write_jsonl(root / "train.jsonl", similarity_rows(200, seed=4)),
-            "dev": write_jsonl(root / "dev.jsonl", similarity_rows(80, seed=5))}
+    return train_dev_files(tmp_path_factory, "similarity", similarity_rows, 200, 80, seed=4)
 
 
 def test_a_pair_regression_trains_a_bi_encoder(trained: Path, similarity_data: dict[str, Path],

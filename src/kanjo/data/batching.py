@@ -7,7 +7,7 @@ collation that transformers' ``Trainer`` runs with.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -49,6 +49,16 @@ def length_grouped_batches(lengths: np.ndarray, batch_size: int,
         part = order[start:start + chunk]
         batches += [part[b] for b in length_sorted_batches(lengths[part], batch_size)]
     return [batches[i] for i in rng.permutation(len(batches))]
+
+
+def shuffled_batches(n: int, batch_size: int, epochs: int, seed: int) -> Iterator[np.ndarray]:
+    """Row indices of ``epochs`` passes over ``n`` rows, each pass in a new seeded random order,
+    cut into batches of ``batch_size`` (the last of a pass may be shorter)."""
+    rng = np.random.default_rng(seed)
+    for _ in range(epochs):
+        order = rng.permutation(n)
+        for start in range(0, n, batch_size):
+            yield order[start:start + batch_size]
 
 
 def pad_ids(rows: Sequence[Sequence[int]], pad_id: int) -> tuple[np.ndarray, np.ndarray]:

@@ -56,3 +56,19 @@ def adamw_with_warmup(params: list[Any], lr: float, weight_decay: float, steps: 
     optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
     return optimizer, get_linear_schedule_with_warmup(optimizer, max(1, int(steps * warmup)),
                                                       steps)
+
+
+def optimizer_step(loss: Any, optimizer: Any, lr_schedule: Any, params: list[Any],
+                   progress: Any = None, max_grad_norm: float = 1.0) -> None:
+    """One step of a hand-written loop: backpropagate ``loss``, clip the gradient norm of
+    ``params`` to ``max_grad_norm`` (``Trainer``'s default), step the optimiser and its
+    schedule, advance ``progress`` (a tqdm bar) if given."""
+    import torch
+
+    optimizer.zero_grad()
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(params, max_grad_norm)
+    optimizer.step()
+    lr_schedule.step()
+    if progress is not None:
+        progress.update(1)

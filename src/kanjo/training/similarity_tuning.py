@@ -27,9 +27,10 @@ from typing import Any
 
 import numpy as np
 
+from kanjo.data.batching import shuffled_batches
 from kanjo.models.linear_head import LinearHead
 from kanjo.models.sentence_encoder import PAIR_FEATURES, SentenceEncoder, pair_features
-from kanjo.training.optimizer import adamw_with_warmup
+from kanjo.training.optimizer import adamw_with_warmup, optimizer_step
 
 LR = 5e-5
 """Peak AdamW learning rate (JSTS, one epoch: 1e-4 scored valid Pearson 0.869, 5e-5 0.871)."""
@@ -90,21 +91,11 @@ def tune_similarity(encoder: SentenceEncoder, pairs: list[tuple[str, str]], y: n
     steps = epochs * math.ceil(len(pairs) / BATCH_SIZE)
     optimizer, lr_schedule = adamw_with_warmup(params, LR, WEIGHT_DECAY, steps, WARMUP)
     targets = torch.tensor(np.asarray(y, dtype=np.float32), device=encoder.device)
-    rng = np.random.default_rng(seed)
-    for _ in range(epochs):
-        order = rng.permutation(len(pairs))
-        for start in range(0, len(order), BATCH_SIZE):
-            batch = order[start:start + BATCH_SIZE]
-            u = encoder.pooled([first[i] for i in batch])
-            v = encoder.pooled([second[i] for i in batch])
-            loss = cosent_loss((u * v).sum(dim=-1), targets[batch])
-            optimizer.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(params, 1.0)
-            optimizer.step()
-            lr_schedule.step()
-            if progress is not None:
-                progress.update(1)
+    for batch in shuffled_batches(len(pairs), BATCH_SIZE, epochs, seed):
+        u = encoder.pooled([first[i] for i in batch])
+        v = encoder.pooled([second[i] for i in batch])
+        loss = cosent_loss((u * v).sum(dim=-1), targets[batch])
+        optimizer_step(loss, optimizer, lr_schedule, params, progress)
     model.eval()
     return cut_first + cut_second
 
