@@ -12,7 +12,7 @@ import pytest
 
 import kanjo
 from kanjo.config import TrainConfig
-from kanjo.errors import ConfigError, ModelError
+from kanjo.errors import ConfigError
 from kanjo.evaluation.calibration import calibration, softmax
 from kanjo.models.sentence_encoder import SentenceEncoder
 from kanjo.training import encoder_tuning
@@ -182,15 +182,6 @@ def test_tuning_fits_the_training_rows_better_than_the_frozen_head(tiny_bert: Pa
     after = nll(tuned.logits(encoder.embed(texts)[0]))
     assert after < 0.9 * before, (before, after)
     assert not np.allclose(tuned.weight, head.weight)
-
-
-def test_embedding_model_cannot_be_exported(tmp_path: Path, tiny_bert: Path,
-                                            toy_csv: Path) -> None:
-    from kanjo.export.onnx import export
-
-    kanjo.train(toy_csv, tmp_path / "m", model=str(tiny_bert), recipe="embeddings")
-    with pytest.raises(ModelError, match="is an embedding model"):
-        export(tmp_path / "m", tmp_path / "onnx")
 
 
 def test_recipe_flag_on_the_command_line(tmp_path: Path, tiny_bert: Path, toy_csv: Path,

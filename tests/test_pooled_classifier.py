@@ -136,3 +136,38 @@ def test_training_from_an_embeddings_model_is_refused(frozen_model: Path, toy_cs
                             "--model", str(frozen_model)], capsys)
     assert code == 2 and "embeddings-recipe model" in err and "base_model" in err
     assert "Traceback" not in err and not (tmp_path / "again").exists()
+
+
+def test_a_single_text_embeddings_model_exports_to_onnx(frozen_model: Path, tiny_bert: Path,
+                                                        tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture[str]
+                                                        ) -> None:
+    """Pooling, normalisation, the head and the prefix tokens are in the graph: fp32 gives
+    kanjo's probabilities, int8 its labels; --trim-vocab is refused."""
+    from kanjo.export.onnx import export
+    from kanjo.inference.classifier import Classifier
+
+    long_text = "部屋 と 温泉 " * 60  # truncated: the prefix must still fit in the length
+    texts = [*TEXTS, long_text]
+    clf = kanjo.load(frozen_model)
+    fp32 = kanjo.load(export(frozen_model, tmp_path / "fp32"))
+    assert fp32.backend.kind == "onnx"
+    np.testing.assert_allclose(fp32.predict_proba(texts), clf.predict_proba(texts), atol=1e-5)
+    int8 = kanjo.load(export(frozen_model, tmp_path / "int8", quantize="int8",
+                             calibration_texts=TEXTS * 8))
+    assert int8.predict(texts) == clf.predict(texts)
+    code, _, err = run_cli(["export", str(frozen_model), "--out", str(tmp_path / "t"),
+                            "--trim-vocab"], capsys)
+    assert code == 2 and "--trim-vocab" in err and not (tmp_path / "t").exists()
+
+    encoder = SentenceEncoder.load(tiny_bert, max_length=24, prefix="部屋 : ")
+    rng = np.random.default_rng(2)
+    head = LinearHead(rng.normal(size=(3, encoder.dim)).astype(np.float32),
+                      np.zeros(3, dtype=np.float32), encoder.prefix)
+    prefixed = Classifier(EmbeddingBackend(encoder, head), LabelSet(("a", "b", "c")),
+                          {"pairs": False}).save(tmp_path / "prefixed")
+    source = kanjo.load(prefixed)
+    exported = kanjo.load(export(prefixed, tmp_path / "prefixed-onnx"))
+    assert exported.backend.max_length < source.backend.max_length  # room for the prefix
+    np.testing.assert_allclose(exported.predict_proba(texts), source.predict_proba(texts),
+                               atol=1e-5)

@@ -1,4 +1,6 @@
-"""ONNX export of a trained transformer classifier (optionally int8 and vocabulary-trimmed).
+"""ONNX export of a trained transformer classifier (optionally int8 and vocabulary-trimmed): a
+fine-tuned one, or a single-text model of the embeddings recipe (mean pooling, normalisation and
+the head are in the graph, :class:`~kanjo.models.pooled_classifier.KanjoPooledClassifier`).
 
 An export directory holds ``model.onnx``, the tokenizer and ``kanjo.json`` with ``backend: onnx``
 and everything else of the source model's metadata (labels, temperature, metrics); it is run by
@@ -16,6 +18,7 @@ from __future__ import annotations
 import shutil
 import time
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -54,21 +57,27 @@ def export(model: str | Path, out: str | Path, quantize: str | None = None,
         raise KanjoError(f"unknown quantisation '{quantize}'",
                          hint=f"use --quantize {' or '.join(QUANTIZE)}")
     source = Path(model)
-    kind = read_meta(source).get("backend", "torch") if source.is_dir() else "torch"
-    if kind == "embedding":
-        raise ModelError("is an embedding model (mean-pooled sentence vectors + a linear head: "
-                         "the embeddings recipe): ONNX export covers fine-tuned models only",
-                         file=source,
+    meta = read_meta(source) if source.is_dir() else {}
+    kind = meta.get("backend", "torch")
+    if kind == "embedding" and meta.get("pairs"):
+        raise ModelError("is a sentence-pair embedding model (each text encoded alone, a head on "
+                         "both vectors): ONNX export covers single-text embedding models and "
+                         "fine-tuned ones", file=source,
                          hint="predict with it as it is, or train with --recipe finetune to "
                               "export")
-    if kind != "torch":
+    if kind == "embedding" and trim_vocab:
+        raise ConfigError("--trim-vocab covers fine-tuned models, not the embeddings recipe's",
+                          file=source, hint="export without --trim-vocab")
+    if kind not in ("torch", "embedding"):
         raise ModelError(f"is a {kind} model: only transformer models can be exported",
                          file=source)
     check_writable_target(Path(out), overwrite)  # before the slow part
     if quantize == "int8" and not calibration_texts:
-        calibration_texts = training_texts(read_meta(source), source)
+        calibration_texts = training_texts(meta, source)
     classifier = Classifier.load(source, device="cpu")
     backend: Any = classifier.backend
+    if kind == "embedding":
+        backend = _traceable_embeddings(backend, classifier.labels)
     started = time.time()
     info: dict[str, Any] = {"source": str(source), "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                             "opset": OPSET, "quantize": quantize}
@@ -93,6 +102,26 @@ def export(model: str | Path, out: str | Path, quantize: str | None = None,
         exported.meta["export"] = info
         exported.save_to(staged)
     return Path(out)
+
+
+@dataclass
+class _Traceable:
+    """What :func:`_write_onnx` traces: a torch module from (input_ids, attention_mask[,
+    token_type_ids]) to logits, its tokenizer and the token length the export truncates at."""
+
+    model: Any
+    tokenizer: Any
+    max_length: int
+
+
+def _traceable_embeddings(backend: Any, labels: Any) -> _Traceable:
+    """An embeddings-recipe model as one module
+    (:class:`~kanjo.models.pooled_classifier.KanjoPooledClassifier`, which inserts the text
+    prefix as tokens). Its inputs are truncated so that, prefix included, they fit the length
+    kanjo encodes ``prefix + text`` at."""
+    model = backend.transformers_model(labels)
+    return _Traceable(model, backend.encoder.tokenizer,
+                      backend.max_length - len(model.config.prefix_ids))
 
 
 def training_texts(meta: dict[str, Any], model: Path) -> list[str]:
@@ -153,7 +182,7 @@ def _write_onnx(backend: Any, path: Path, quantize: str | None,
 
     model = backend.model.eval().to("cpu")
     generator = torch.Generator().manual_seed(0)
-    vocab = model.config.vocab_size
+    vocab = model.get_input_embeddings().num_embeddings
     segments = pairs and "token_type_ids" in backend.tokenizer.model_input_names
 
     def batch(rows: int, width: int) -> tuple[Any, ...]:

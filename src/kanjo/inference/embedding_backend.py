@@ -72,8 +72,19 @@ class EmbeddingBackend:
     def save(self, directory: Path, labels: Any) -> list[str]:
         """Write the model as a :class:`~kanjo.models.pooled_classifier.KanjoPooledClassifier`
         with ``labels``' names and ``problem_type`` in its config."""
-        import torch
         from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+        self.transformers_model(labels).save_pretrained(directory)
+        self.encoder.tokenizer.save_pretrained(directory)
+        return ["model.safetensors"]
+
+    def transformers_model(self, labels: Any) -> Any:
+        """The encoder and head as one torch module, a
+        :class:`~kanjo.models.pooled_classifier.KanjoPooledClassifier` (sharing the encoder's
+        weights) with ``labels``' names and ``problem_type`` in its config: what is saved, and
+        what an ONNX export traces."""
+        import torch
 
         from kanjo.models.pooled_classifier import KanjoPooledClassifier, KanjoPooledConfig
 
@@ -88,10 +99,7 @@ class EmbeddingBackend:
         with torch.no_grad():
             model.head.weight.copy_(torch.from_numpy(self.head.weight))
             model.head.bias.copy_(torch.from_numpy(self.head.bias))
-        hf_logging.disable_progress_bar()
-        model.save_pretrained(directory)
-        tokenizer.save_pretrained(directory)
-        return ["model.safetensors"]
+        return model.eval()
 
 
 def prefix_token_ids(tokenizer: Any, prefix: str) -> list[int]:
