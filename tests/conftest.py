@@ -194,7 +194,8 @@ def key_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def key_models(tmp_path_factory: pytest.TempPathFactory, tiny_bert: Path,
                key_csv: Path) -> dict[str, Path]:
-    """The tiny BERT fine-tuned on the key-word data, its fp32 ONNX export and a tfidf model."""
+    """The tiny BERT fine-tuned on the key-word data, its fp32 ONNX export, a tfidf model and
+    an embeddings-recipe model (the tiny BERT's pooled vectors, LP-FT)."""
     import kanjo
     from kanjo.export.onnx import export
 
@@ -204,7 +205,9 @@ def key_models(tmp_path_factory: pytest.TempPathFactory, tiny_bert: Path,
     assert torch_model.meta["dev_metrics"]["macro_f1"] == 1.0
     kanjo.train(key_csv, root / "tfidf", model="tfidf")
     export(root / "torch", root / "onnx")
-    return {"torch": root / "torch", "onnx": root / "onnx", "tfidf": root / "tfidf"}
+    kanjo.train(key_csv, root / "embedding", model=str(tiny_bert), recipe="embeddings")
+    return {"torch": root / "torch", "onnx": root / "onnx", "tfidf": root / "tfidf",
+            "embedding": root / "embedding"}
 
 
 @pytest.fixture(scope="session")

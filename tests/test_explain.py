@@ -23,7 +23,8 @@ WITHOUT = ["部屋と朝食は最悪でした。", "ロビーとベッドが快�
 
 @pytest.mark.parametrize("kind,method", [("torch", "integrated-gradients"),
                                          ("torch", "occlusion"), ("onnx", "occlusion"),
-                                         ("tfidf", "tfidf"), ("tfidf", "occlusion")])
+                                         ("tfidf", "tfidf"), ("tfidf", "occlusion"),
+                                         ("embedding", "occlusion")])
 def test_the_deciding_word_ranks_first(key_models, kind, method) -> None:
     classifier = kanjo.load(key_models[kind])
     results = classifier.explain(WITH_KEY, method=method)

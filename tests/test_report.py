@@ -76,7 +76,7 @@ def test_report_has_every_section_in_chromium(key_models, noisy_csv, tmp_path, c
         browser.screenshot(path=str(ARTIFACTS / "report.png"), full_page=True)
 
 
-@pytest.mark.parametrize("kind", ["onnx", "tfidf"])
+@pytest.mark.parametrize("kind", ["onnx", "tfidf", "embedding"])
 def test_report_on_exports_and_tfidf(key_models, noisy_csv, tmp_path, capsys, kind) -> None:
     page = tmp_path / "report.html"
     code, _, err = run_cli(["report", str(key_models[kind]), str(noisy_csv), "--out",
@@ -84,7 +84,8 @@ def test_report_on_exports_and_tfidf(key_models, noisy_csv, tmp_path, capsys, ki
     assert code == 0, err
     html = page.read_text(encoding="utf-8")
     # an export shows the training curves of the model it came from; tfidf has none
-    assert ("No TensorBoard logs" in html) == (kind == "tfidf") and "Not checked: run" in html
+    assert ("No TensorBoard logs" in html) == (kind in ("tfidf", "embedding"))
+    assert "Not checked: run" in html
     assert html.count('<tr><td class="num">') >= 3  # the three confident errors
     code, _, err = run_cli(["report", str(key_models[kind]), str(noisy_csv), "--out",
                             str(page), "--split", "test"], capsys)

@@ -115,7 +115,9 @@ def _by_occlusion(classifier: Any, texts: list[str], targets: list[int]) -> list
 
         for i, text in enumerate(texts):
             try:
-                tokens = tokenize(backend.tokenizer, text, backend.max_length)
+                # an embeddings model's text prefix takes some of the length
+                length = backend.max_length - getattr(backend, "prefix_tokens", 0)
+                tokens = tokenize(backend.tokenizer, text, length)
             except KanjoError:  # a slow tokenizer: no offsets, so no cut-off point
                 continue
             limits[i] = tokens.seen_end if tokens.truncated else None

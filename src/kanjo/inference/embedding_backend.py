@@ -44,6 +44,16 @@ class EmbeddingBackend:
     def num_labels(self) -> int:
         return self.head.num_labels
 
+    @property
+    def tokenizer(self) -> Any:
+        """The encoder's tokenizer (explanations cut texts where it truncates them)."""
+        return self.encoder.tokenizer
+
+    @property
+    def prefix_tokens(self) -> int:
+        """Tokens the text prefix takes of :attr:`max_length` (0 without one)."""
+        return len(prefix_token_ids(self.encoder.tokenizer, self.head.prefix))
+
     @classmethod
     def load(cls, path: Path, max_length: int | None, device: str = "auto") -> EmbeddingBackend:
         if (path / HEAD_FILE).exists():  # the layout before KanjoPooledClassifier
