@@ -193,3 +193,24 @@ def test_recipe_flag_on_the_command_line(tmp_path: Path, tiny_bert: Path, toy_cs
     code, _, err = run_cli(["train", str(toy_csv), "--out", str(tmp_path / "x"), "--recipe",
                             "bogus"], capsys)
     assert code == 2 and "recipe" in err
+
+
+def test_a_head_at_chance_level_is_warned_about(tmp_path: Path, tiny_bert: Path,
+                                                toy_csv: Path) -> None:
+    """Labels drawn independently of the texts: the cross-fitted head can do no better than
+    the label frequencies, and training says so; learnable labels get no such warning."""
+    import random
+    import warnings
+
+    from kanjo.errors import DataWarning
+
+    rng = random.Random(3)
+    rows = [(text, rng.choice(["a", "b", "c"])) for text, _ in toy_rows(30, seed=3)]
+    noise = write_csv(tmp_path / "noise.csv", rows)
+    with pytest.warns(DataWarning, match="no better than the label frequencies") as caught:
+        kanjo.train(noise, tmp_path / "noise", model=str(tiny_bert), tune_encoder=False)
+    assert any(str(noise) in str(w.message) for w in caught)
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        kanjo.train(toy_csv, tmp_path / "toy", model=str(tiny_bert), tune_encoder=False)
+    assert not [w for w in seen if "label frequencies" in str(w.message)]

@@ -41,7 +41,8 @@ def test_the_deciding_word_ranks_first(key_models, kind, method) -> None:
 def test_auto_picks_the_backends_method(key_models) -> None:
     methods = {kind: explain(kanjo.load(path), WITHOUT[:1])[0].method
                for kind, path in key_models.items()}
-    assert methods == {"torch": "integrated-gradients", "onnx": "occlusion", "tfidf": "tfidf"}
+    assert methods == {"torch": "integrated-gradients", "onnx": "occlusion", "tfidf": "tfidf",
+                       "embedding": "occlusion"}
 
 
 def test_integrated_gradients_delta_is_the_completeness_gap(key_models) -> None:

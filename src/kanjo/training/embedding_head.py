@@ -100,8 +100,10 @@ def _fit_head(vectors: np.ndarray, y: np.ndarray, num_labels: int, seed: int, pr
             temperature = fit_temperature(oof, y_oof)
         weight = np.mean([w for w, _ in models], axis=0)
         bias = np.mean([b for _, b in models], axis=0)
+        prior = np.bincount(y_oof, minlength=num_labels) / len(y_oof)
         info.update(folds=folds, repeats=repeats, oof_nll=nll_by_c,
-                    oof_nll_calibrated=round(_nll(oof, y_oof, temperature), 4))
+                    oof_nll_calibrated=round(_nll(oof, y_oof, temperature), 4),
+                    prior_nll=round(float(-np.log(prior[y_oof]).mean()), 4))
     # logits = ((x - mean) / sd) @ W.T + b, divided by T
     folded_w = weight / sd / temperature
     folded_b = (bias - (weight / sd) @ mean) / temperature

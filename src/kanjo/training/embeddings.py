@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from kanjo.config import TrainConfig
+from kanjo.errors import warn_data
 from kanjo.inference.classifier import Classifier
 from kanjo.inference.embedding_backend import EmbeddingBackend
 from kanjo.models.sentence_encoder import E5_PREFIX, PAIR_FEATURES, SentenceEncoder
@@ -57,6 +58,8 @@ def fit_embeddings(prepared: TrainingData, config: TrainConfig) -> tuple[Classif
                         prefix=prefix, calibrate=config.calibrate, soft=prepared.soft_train)
     if prepared.train.text_pairs is not None:
         head = dataclasses.replace(head, features=PAIR_FEATURES)
+    if not tuning:
+        _warn_if_chance(head, prepared)
     if tuning:
         head, tuned = tune_encoder(encoder, head, vectors, prepared.train.inputs,
                                    prepared.y_train, prepared.soft_train, config.seed,
@@ -101,6 +104,21 @@ def describe_embeddings(prepared: TrainingData, config: TrainConfig) -> str:
         return f"{head}, then the encoder fine-tuned from that head (LP-FT, calibrated by " \
                f"{FOLDS} cross-fitted runs; the small-data recipe)"
     return f"{head} (the small-data recipe)"
+
+
+def _warn_if_chance(head: Any, prepared: TrainingData) -> None:
+    """A DataWarning when the cross-fitted head predicts held-out rows no better than the
+    class frequencies do (its log-loss at least theirs): its probabilities are then near-uniform
+    and its labels guesses, however the run otherwise looks."""
+    nll, prior = head.info.get("oof_nll_calibrated"), head.info.get("prior_nll")
+    if nll is None or prior is None or nll < prior:
+        return
+    pairs = " (for pairs whose label lies in how the two texts relate, --recipe finetune)" \
+        if prepared.train.text_pairs is not None else ""
+    warn_data(f"the embeddings head predicts held-out training rows no better than the label "
+              f"frequencies (out-of-fold log-loss {nll:.3f} against {prior:.3f}): its "
+              f"predictions are close to uniform; more labelled rows may help{pairs}",
+              file=prepared.train.path)
 
 
 def _calibration_note(config: TrainConfig, head: Any, tuned: bool) -> str:
