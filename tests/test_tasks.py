@@ -504,6 +504,25 @@ def test_bad_pair_and_regression_input_exit_2_naming_the_line(
     code, _, err = run_cli(["train", str(write_jsonl(tmp_path / "gap.jsonl", rows)), "--out",
                             str(tmp_path / "m"), "--model", "tfidf"], capsys)
     assert code == 2 and "line 4" in err and "sentence2" in err
+    half = write_jsonl(tmp_path / "half.jsonl", [{"sentence1": r["sentence1"],
+                                                   "label": r["label"]} for r in rows])
+    code, _, err = run_cli(["train", str(half), "--out", str(tmp_path / "m"), "--model",
+                            "tfidf"], capsys)
+    assert code == 2 and "'sentence1' but not its partner 'sentence2'" in err and str(half) in err
+
+
+def test_predict_input_that_does_not_fit_the_model_names_the_file(
+        pair_model: Path, trained: Path, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    singles = tmp_path / "singles.csv"
+    singles.write_text("text\n部屋は最高でした。\n", encoding="utf-8")
+    code, out, err = run_cli(["predict", str(pair_model), "--input", str(singles)], capsys)
+    assert code == 2 and str(singles) in err and "one text column" in err and not out
+    pairs = write_jsonl(tmp_path / "pairs.jsonl", agreement_rows(3, seed=9))
+    code, out, err = run_cli(["predict", str(trained), "--input", str(pairs)], capsys)
+    assert code == 2 and str(pairs) in err and "reads single texts" in err and not out
+    code, out, err = run_cli(["predict", str(trained), "--input", "-", "--format", "csv"], capsys)
+    assert code == 2 and "standard input" in err and "--input FILE" in err
 
 
 def test_numeric_labels_suggest_a_regression(tmp_path: Path) -> None:

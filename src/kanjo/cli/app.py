@@ -106,7 +106,7 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as exc:
         if _state["debug"]:
             raise
-        err.print(f"internal error: {type(exc).__name__}: {exc}\n(re-run with --debug for the "
-                  "traceback, and please report it)", style="bold red", highlight=False,
-                  markup=False)
+        err.print(f"internal error: {type(exc).__name__}: {exc}\n(re-run as `kanjo --debug "
+                  "COMMAND …` for the traceback, and please report it)", style="bold red",
+                  highlight=False, markup=False)
         raise SystemExit(1) from None

@@ -618,6 +618,14 @@ def _pair_columns(columns: Sequence[str], text_column: str | None, pair_column: 
             if first in columns and (pair_column is not None or second in columns):
                 text_column = first
                 break
+    if text_column is None and _pick(columns, None, TEXT_COLUMNS, "text", path, False) is None:
+        for first, second in PAIR_COLUMNS:  # half a pair: say so, not "no text column"
+            if first in columns:
+                raise DataError(f"has the pair column '{first}' but not its partner '{second}'",
+                                file=path,
+                                hint=f"columns found: {', '.join(columns)}; add '{second}', "
+                                     f"name the second text with --text-pair-column, or read "
+                                     f"single texts with --text-column {first}")
     text_col = _pick(columns, text_column, TEXT_COLUMNS, "text", path, True)
     if pair_column is None:
         partner = dict(PAIR_COLUMNS).get(text_col)

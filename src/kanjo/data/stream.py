@@ -68,6 +68,9 @@ def stream_texts(source: str | Path, format: str = "auto", text_column: str | No
     :class:`DataError` naming the file and line for anything ``read_texts`` refuses; the error
     comes when the read reaches the bad row."""
     if source == "-" or source == Path("-"):
+        if format not in ("auto", "txt", None):
+            raise DataError(f"standard input is read as one text a line, not as {format}",
+                            file=STDIN, hint="write the table to a file and pass --input FILE")
         yield from _plain_chunks(STDIN, _lines(sys.stdin), chunk_rows, check_table=False)
         return
     path = Path(source)

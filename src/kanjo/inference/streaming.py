@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from kanjo.data.stream import CHUNK_ROWS, count_lines, stream_texts
-from kanjo.errors import ConfigError, KanjoError
+from kanjo.errors import ConfigError, DataError, KanjoError
 from kanjo.inference.classifier import Classifier
 from kanjo.inference.prediction_writer import PredictionWriter, output_format
 from kanjo.storage import ResumableOutput, check_output_file
@@ -114,6 +114,7 @@ def predict_file(classifier: Classifier, source: str | Path, output: Path | None
         for chunk in stream_texts(source, format, text_column, encoding, chunk_rows,
                                   text_pair_column):
             columns = chunk.columns
+            _check_pairs(classifier, chunk.inputs, source)
             if chunk.index < done_chunks or chunk.index % count != index:
                 continue  # read all the same: every row is checked, whichever shard has it
             outputs = classifier.predict_outputs(chunk.inputs, batch_size)
@@ -170,3 +171,18 @@ def _run_key(classifier: Classifier, source: str | Path, fmt: str, format: str,
             "format": format, "text_column": text_column,
             "text_pair_column": text_pair_column, "clip": clip, "encoding": encoding,
             "chunk_rows": chunk_rows, "shard": f"{shard[0]}/{shard[1]}", "output_format": fmt}
+
+
+def _check_pairs(classifier: Classifier, inputs: list, source: str | Path) -> None:
+    """A file of single texts for a pair model (or pairs for a single-text one): one error
+    naming the file, before any row is predicted."""
+    pairs = classifier.meta.get("pairs")
+    if pairs is None or not inputs or isinstance(inputs[0], tuple) == pairs:
+        return
+    if pairs:
+        raise DataError("has one text column, but this model reads sentence pairs", file=source,
+                        hint="give it a second text column (sentence1/sentence2, text_a/text_b, "
+                             "premise/hypothesis, text/text_pair) or name both with "
+                             "--text-column and --text-pair-column")
+    raise DataError("has sentence pairs, but this model reads single texts", file=source,
+                    hint="predict with a pair model, or pass a file of single texts")
