@@ -113,10 +113,10 @@ def _by_occlusion(classifier: Any, texts: list[str], targets: list[int]) -> list
     if backend.max_length is not None:
         from kanjo.explain.tokens import tokenize
 
+        # an embeddings model's text prefix takes some of the length
+        length = backend.max_length - getattr(backend, "prefix_tokens", 0)
         for i, text in enumerate(texts):
             try:
-                # an embeddings model's text prefix takes some of the length
-                length = backend.max_length - getattr(backend, "prefix_tokens", 0)
                 tokens = tokenize(backend.tokenizer, text, length)
             except KanjoError:  # a slow tokenizer: no offsets, so no cut-off point
                 continue
