@@ -2,8 +2,10 @@
 
 Standardisation and the calibration temperature are folded into the weights when the head is
 fitted (:mod:`kanjo.training.embedding_head`), so every consumer of the saved head sees the same
-calibrated scores. Stored as ``head.safetensors`` (no pickle) with the encoder's prefix and
-pooling in the file's metadata.
+calibrated scores. A model directory keeps it inside the transformers model
+(:class:`~kanjo.models.pooled_classifier.KanjoPooledClassifier`'s ``head.*``); directories of
+the earlier layout hold it as ``head.safetensors`` (no pickle, the encoder's prefix and pooling in
+the file's metadata), which :meth:`LinearHead.load` reads.
 """
 
 from __future__ import annotations
