@@ -72,6 +72,11 @@ def test_evaluate_split_dev_scores_the_held_out_rows_again(tmp_path: Path, capsy
     assert metrics["n"] == dev["rows"]
     assert metrics["macro_f1"] == pytest.approx(model.meta["dev_metrics"]["macro_f1"])
     assert "the dev rows the model fitted its temperature on" in metrics["note"]
+    assert "trained on" not in metrics["note"]  # the held-out rows only
+    whole = kanjo.load(tmp_path / "m").evaluate(csv)  # training rows and dev rows
+    train_rows = model.meta["data"]["train"]["rows"]
+    assert f"the {train_rows} rows the model was trained on" in whole["note"]
+    assert "fitted its temperature on" in whole["note"]
     code, out, err = run_cli(["evaluate", str(tmp_path / "m"), str(csv), "--split", "dev"], capsys)
     assert code == 0 and f"{dev['rows']} rows" in out and "note: these rows include" in out
     other = write_csv(tmp_path / "other.csv", rows[:-3])

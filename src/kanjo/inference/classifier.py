@@ -163,8 +163,11 @@ class Classifier:
 
         targets = with_label_sep(self.labels, read_options.pop("label_sep", None))
         table = as_table(data, **read_options)
-        dev = self.meta.get("data", {}).get("dev", {})
+        data = self.meta.get("data", {})
+        dev, train = data.get("dev", {}), data.get("train", {})
         same_file = split in (None, "dev") and fingerprint(table) == dev.get("sha256")
+        trained_on = split in (None, "train") and bool(train.get("sha256")) and \
+            fingerprint(table) == train["sha256"]
         if split is not None:
             if split == "dev" and dev.get("source") == "held-out" and (
                     table.splits is None or "dev" not in table.splits):
@@ -177,10 +180,17 @@ class Classifier:
         outputs = self.predict_outputs(table.inputs, batch_size)
         metrics = self.rule.metrics(y_true, outputs, self.labels.names)
         fitted = self._fitted_on_dev() if same_file else []
+        notes = []
+        if trained_on:
+            notes.append(f"these rows include the {train.get('rows', 'training')} rows the model "
+                         "was trained on: the scores overstate; score held-out rows (--split "
+                         "dev, or a file it never saw)")
         if fitted:
-            metrics["note"] = (f"these rows include the dev rows the model {' and '.join(fitted)} "
-                               "on: the scores, ECE above all, are not a held-out measure; score "
-                               "rows it never saw for that")
+            notes.append(f"these rows include the dev rows the model {' and '.join(fitted)} on: "
+                         "the scores, ECE above all, are not a held-out measure; score rows it "
+                         "never saw for that")
+        if notes:
+            metrics["note"] = "; ".join(notes)
         return metrics
 
     def _fitted_on_dev(self) -> list[str]:
