@@ -27,15 +27,11 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from results import replace_section  # noqa: E402  (benchmarks/ is on sys.path)
+from results import dir_bytes, replace_section  # noqa: E402  (benchmarks/ is on sys.path)
 from small_data import LABEL_OF, read_rows, subset  # noqa: E402
 
 SECTION = "## ONNX export of a small-data model (benchmarks/embeddings_export.py)"
 ROWS = 256
-
-
-def directory_mb(path: Path) -> float:
-    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 1e6
 
 
 def measure(model: Path, texts: list[str], y: list[str],
@@ -54,7 +50,7 @@ def measure(model: Path, texts: list[str], y: list[str],
     metrics = classification_metrics(np.array([ids[v] for v in y]),
                                      np.array([ids[v] for v in predicted]), tuple(names))
     out = {"macro_f1": metrics["macro_f1"], "rows_per_s": len(texts) / seconds,
-           "mb": directory_mb(model), "proba": proba}
+           "mb": dir_bytes(model) / 1e6, "proba": proba}
     if reference is not None:
         out["agreement"] = float((proba.argmax(1) == reference.argmax(1)).mean())
         out["max_dp"] = float(np.abs(proba - reference).max())

@@ -25,6 +25,11 @@ UNLABELED = SHARED / "jrte-unlabeled" / "sentences.txt"
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 
 
+def dir_bytes(path: Path) -> int:
+    """Model files of a directory (training logs excluded)."""
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file() and "logs" not in p.parts)
+
+
 def append(text: str, path: Path = RESULTS) -> None:
     """Add a table (a dated run) at the end of RESULTS.md."""
     with open(path, "a", encoding="utf-8") as handle:

@@ -36,6 +36,7 @@ from results import (  # (benchmarks/ is on sys.path)
     RESULTS,
     ROOT,
     UNLABELED,
+    dir_bytes,
     replace_section,
 )
 
@@ -52,11 +53,6 @@ EXPORTS = {"onnx-fp32": {}, "onnx-int8": {"quantize": "int8"},
            "onnx-int8-dynamic-trimmed": {"quantize": "int8-dynamic", "trim_vocab": True}}
 BATCH_ONE_TEXTS = 400  # the batch-1 rate and the batchings compared are measured on these
 COLD_TEXT = "朝食がとても美味しかったです。"
-
-
-def dir_bytes(path: Path) -> int:
-    """Model files of a directory (training logs excluded)."""
-    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file() and "logs" not in p.parts)
 
 
 def predictors(model: Path, paths: dict[str, Path], names: tuple[str, ...],
