@@ -292,3 +292,20 @@ def test_server_returns_label_sets(tfidf_tags: Path, tmp_path: Path) -> None:
         assert scores[0]["label"] == "食事" and sum(s["score"] for s in scores) != \
             pytest.approx(1.0)
         assert client.get("/info").json()["task"] == "multi-label"
+
+
+def test_evaluate_notes_only_the_thresholds_dev_rows_actually_chose(tmp_path: Path) -> None:
+    """Too few dev positives for every label: all thresholds stay 0.5, and evaluate on the
+    dev rows must not claim they were chosen there (the new-user trial's wrong note)."""
+    data = write_tags(tmp_path / "few.csv", tag_rows(60, seed=3))
+    clf = kanjo.train(data, tmp_path / "few", model="tfidf", task="multi-label", dev_split=0.1)
+    assert clf.meta["thresholds_selection"]["tuned"] == [False] * 4
+    assert clf.meta["thresholds"] == [0.5] * 4
+    assert "every label kept the 0.5 threshold" in clf.meta["dev_metrics_note"]
+    assert "note" not in clf.evaluate(data, split="dev")
+    many = write_tags(tmp_path / "more.csv", tag_rows(120, seed=3))
+    clf = kanjo.train(many, tmp_path / "more", model="tfidf", task="multi-label", dev_split=0.12)
+    tuned = clf.meta["thresholds_selection"]["tuned"]
+    assert 0 < sum(tuned) < 4, tuned  # some labels have five dev positives, some fewer
+    assert f"chose {sum(tuned)} of its 4 decision thresholds on" in \
+        clf.evaluate(many, split="dev")["note"]

@@ -203,8 +203,10 @@ class Classifier:
             fitted.append("selected its checkpoint")
         if (meta.get("calibration") or {}).get("method"):
             fitted.append("fitted its temperature")
-        if "thresholds_selection" in meta:
-            fitted.append("chose its decision thresholds")
+        tuned = (meta.get("thresholds_selection") or {}).get("tuned")
+        if tuned is not None and any(tuned):  # all False: every label kept the 0.5 fallback
+            fitted.append("chose its decision thresholds" if all(tuned) else
+                          f"chose {sum(tuned)} of its {len(tuned)} decision thresholds")
         return fitted
 
     def explain(self, texts: Sequence[str], target: str | None = None, method: str = "auto",

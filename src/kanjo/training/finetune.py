@@ -210,7 +210,7 @@ def _thresholds_and_score(classifier: Classifier, prepared: TrainingData,
     (:func:`~kanjo.evaluation.multi_label.choose_thresholds`, stored in kanjo.json
     ``thresholds``), then the dev metrics at those thresholds. No temperature: the labels'
     sigmoids are scored as they are (per-label ECE in ``dev_metrics``)."""
-    from kanjo.evaluation.multi_label import choose_thresholds
+    from kanjo.evaluation.multi_label import DEFAULT_THRESHOLD, choose_thresholds
 
     proba = classifier.probabilities(scores)
     thresholds, how = choose_thresholds(prepared.y_dev, proba)
@@ -221,7 +221,9 @@ def _thresholds_and_score(classifier: Classifier, prepared: TrainingData,
                             "calibrates a softmax; each label's sigmoid is left as trained "
                             "(dev_metrics.per_label.*.ece measures it)"},
             "dev_metrics": _scalar_metrics(metrics),
-            "dev_metrics_note": "measured at the thresholds chosen on these dev rows"}
+            "dev_metrics_note": "measured at the thresholds chosen on these dev rows"
+            if any(how["tuned"]) else f"every label kept the {DEFAULT_THRESHOLD} threshold "
+            f"(fewer than {how['min_positives']} dev positives each)"}
 
 
 def _scalar_metrics(metrics: dict[str, Any]) -> dict[str, Any]:
