@@ -499,6 +499,12 @@ def test_bad_pair_and_regression_input_exit_2_naming_the_line(
                             "--task", "regression", "--label-column", "score"], capsys)
     assert code == 2 and "line 7" in err and "not a number" in err
     assert not (tmp_path / "m").exists()
+    rows[6]["score"] = None  # a missing score: the hint speaks of numbers, not label sets
+    code, _, err = run_cli(["train", str(write_jsonl(tmp_path / "nan.jsonl", rows)), "--out",
+                            str(tmp_path / "m"), "--model", "tfidf", "--task", "regression",
+                            "--label-column", "score"], capsys)
+    assert code == 2 and "line 7" in err and "missing or NaN" in err
+    assert "number" in err and "multi-label" not in err
     rows = agreement_rows(20, seed=8)
     rows[3]["sentence2"] = ""
     code, _, err = run_cli(["train", str(write_jsonl(tmp_path / "gap.jsonl", rows)), "--out",

@@ -35,7 +35,8 @@ def as_table(data: Any, *, format: str = "auto", text_column: str | None = None,
                           require_labels=require_labels, **read_options)
     source, records = _records(data)
     table = _from_records(source, "memory", records, text_column, label_column, None, None,
-                          require_labels, read_options.get("text_pair_column"))
+                          require_labels, read_options.get("text_pair_column"),
+                          read_options.get("task"))
     _check_texts(table)
     return table
 

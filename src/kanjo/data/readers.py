@@ -111,6 +111,7 @@ def read_table(
     require_labels: bool = True,
     encoding: str | None = None,
     text_pair_column: str | None = None,
+    task: str | None = None,
 ) -> Table:
     """Read a labelled (or, with ``require_labels=False``, unlabelled) text table.
 
@@ -121,7 +122,8 @@ def read_table(
     :class:`~kanjo.errors.DataWarning` naming the lines; anything that cannot be read exactly
     raises :class:`DataError` with the file, the line and the problem. Sentence pairs: the
     ``text_pair_column`` (or a pair of :data:`PAIR_COLUMNS` found by itself, or a JRTE rte
-    file) fills ``table.text_pairs``."""
+    file) fills ``table.text_pairs``. ``task`` (classification, regression, multi-label) only
+    words the hint for a missing label."""
     path = Path(path)
     fmt = detect_format(path, require_labels) if format in ("auto", None) else format
     if fmt not in FORMATS[1:]:
@@ -145,7 +147,7 @@ def read_table(
             records = _read_delimited(path, text, lines, fmt, stats)
         table = _from_records(
             path, fmt, records, text_column, label_column, split_column, soft_column,
-            require_labels, text_pair_column,
+            require_labels, text_pair_column, task,
         )
     table.stats = {"rows_read": len(table), **stats}
     if fmt != "txt":
@@ -542,7 +544,8 @@ def _cell(value: object) -> str | None:
 
 def _from_records(path: Path, fmt: str, records: list[tuple[int, dict]], text_column: str | None,
                   label_column: str | None, split_column: str | None, soft_column: str | None,
-                  require_labels: bool, text_pair_column: str | None = None) -> Table:
+                  require_labels: bool, text_pair_column: str | None = None,
+                  task: str | None = None) -> Table:
     if not records:
         raise DataError("contains no rows", file=path)
     columns = list(dict.fromkeys(k for _, record in records for k in record))
@@ -590,8 +593,8 @@ def _from_records(path: Path, fmt: str, records: list[tuple[int, dict]], text_co
                                 file=path, line=number) from None
             if label is None:
                 raise DataError(f"the label ('{label_col}') is missing or NaN", file=path,
-                                line=number, hint="fill it in (with --task multi-label, [] "
-                                "is a row with no label)")
+                                line=number, hint=_MISSING_LABEL_HINTS.get(
+                                    task, _MISSING_LABEL_HINTS[None]))
             table.labels.append(label)
         if split_col:
             try:
@@ -604,6 +607,14 @@ def _from_records(path: Path, fmt: str, records: list[tuple[int, dict]], text_co
         if soft_col:
             table.soft.append(_parse_soft(record.get(soft_col), path, number))
     return table
+
+
+_MISSING_LABEL_HINTS = {
+    None: "fill it in or remove the row (with --task multi-label, [] is a row with no label)",
+    "classification": "fill it in or remove the row",
+    "regression": "fill in the row's number or remove the row",
+    "multi-label": "fill it in: [] is a row with no label",
+}
 
 
 def _pair_columns(columns: Sequence[str], text_column: str | None, pair_column: str | None,

@@ -162,7 +162,7 @@ class Classifier:
         from kanjo.data.inputs import as_table, fingerprint
 
         targets = with_label_sep(self.labels, read_options.pop("label_sep", None))
-        table = as_table(data, **read_options)
+        table = as_table(data, **{"task": self.task, **read_options})
         data = self.meta.get("data", {})
         dev, train = data.get("dev", {}), data.get("train", {})
         same_file = split in (None, "dev") and fingerprint(table) == dev.get("sha256")

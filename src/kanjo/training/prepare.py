@@ -108,10 +108,11 @@ def _dev_source(table: Table, dev_table: Table | None, dev_idx: np.ndarray | Non
 
 
 def read_options(config: TrainConfig) -> dict[str, Any]:
-    """The reading options of ``config`` (format, columns, encoding) for :func:`read_table`."""
+    """The reading options of ``config`` (format, columns, encoding, the task its hints name)
+    for :func:`read_table`."""
     return dict(format=config.format, text_column=config.text_column,
                 label_column=config.label_column, encoding=config.encoding,
-                text_pair_column=config.text_pair_column)
+                text_pair_column=config.text_pair_column, task=config.task)
 
 
 def normalized(table: Table) -> Table:
