@@ -170,8 +170,8 @@ def corpus() -> list[Hostile]:
                 refused("single text"),
                 {"evaluate": refused("is not one of", line=2), "predict": ok(10_000),
                  "cv": refused("too few for 3 folds")}),
-        Hostile("float-labels.csv", "labels 0.0 / 1.0 / 2.0", _text(table_text(floats)),
-                ok(N), {"evaluate": refused("'0.0' is not one of", line=2)}),
+        Hostile("float-labels.csv", "labels 0.0 / 1.0 / 2.0 (pandas' integers)",
+                _text(table_text(floats)), ok(N), {"evaluate": ok(N)}),  # index the names
         Hostile("empty.csv", "0 bytes", _text(""), refused("is empty")),
         Hostile("header-only.csv", "the header and nothing else", _text("text,label\n"),
                 refused("contains no rows")),

@@ -242,6 +242,25 @@ def test_label_spellings_are_merged_and_reported(tmp_path: Path) -> None:
         LabelSet(tuple(["Positive", "positive"]))
 
 
+def test_integers_written_as_decimals_are_those_integers(tmp_path: Path) -> None:
+    """pandas writes an integer column with a blank cell as 1.0, 2.0: in a file edited that
+    way, 1 and 1.0 were two classes. They are one label, named 1, and index --labels."""
+    cells = ["0", "1", "2", "1.0", "2.0", "０", "1.5"]
+    data = [(f"文{i}", cells[i % len(cells)]) for i in range(28)]
+    table = read_table(write_csv(tmp_path / "a.csv", data))
+    labels = LabelSet.infer(table)
+    assert labels.names == ("0", "1", "1.5", "2")
+    with pytest.warns(DataWarning, match=r"'1\.0' → '1'"):
+        assert labels.counts(labels.encode(table)) == {"0": 8, "1": 8, "1.5": 4, "2": 8}
+    floats = read_table(write_csv(tmp_path / "f.csv", [(f"文{i}", f"{i % 3}.0")
+                                                       for i in range(9)]))
+    named = LabelSet(("negative", "neutral", "positive"))
+    assert named.encode(floats).tolist() == [0, 1, 2] * 3  # 0.0/1.0/2.0 index the names
+    assert LabelSet.infer(floats).names == ("0", "1", "2")
+    with pytest.raises(DataError, match="decimal point"):
+        LabelSet(("1", "1.0"))
+
+
 # --- splits ---------------------------------------------------------------------------------
 
 def test_a_single_row_class_is_named_and_the_rest_stay_stratified(tmp_path: Path) -> None:

@@ -33,8 +33,9 @@ class LabelSet:
         for name in self.names:
             other = folded.setdefault(fold_label(name), name)
             if other != name:
-                raise DataError(f"the labels '{other}' and '{name}' differ only in case, width "
-                                "or spacing", hint="give each label one spelling")
+                raise DataError(f"the labels '{other}' and '{name}' differ only in case, width, "
+                                "spacing or a decimal point (1.0 = 1)",
+                                hint="give each label one spelling")
 
     def __len__(self) -> int:
         return len(self.names)
@@ -56,8 +57,8 @@ class LabelSet:
         if table.label_names:
             return cls(table.label_names)
         found = sorted(canonical_spellings(table.labels).values())
-        if all(_is_int(v) for v in found):
-            found.sort(key=int)
+        if all(_integer(v) is not None for v in found):
+            found.sort(key=_integer)
         if len(found) < 2:
             raise DataError(
                 f"has a single class ('{found[0]}'): a classifier needs at least two",
@@ -67,24 +68,26 @@ class LabelSet:
 
     def encode(self, table: Table) -> np.ndarray:
         """Label ids [n] (int64) for every row. A spelling that differs from a name only in
-        case, width or spacing (:func:`~kanjo.data.normalize.fold_label`: ``Positive``,
-        ``ｐｏｓｉｔｉｖｅ``, ``ﾎﾟｼﾞ``) is that label: each such merge is warned about
-        (:class:`~kanjo.errors.DataWarning`, naming the spelling, its rows and first line)
+        case, width, spacing or a decimal point (:func:`~kanjo.data.normalize.fold_label`:
+        ``Positive``, ``ｐｏｓｉｔｉｖｅ``, ``ﾎﾟｼﾞ``, ``1.0``) is that label: each such merge is
+        warned about (:class:`~kanjo.errors.DataWarning`, naming the spelling, its rows and
+        first line)
         and recorded in ``table.stats["labels_merged"]``. Integer labels index into the names
         when they are not names themselves (``0/1/2`` with ``--labels
-        negative,neutral,positive``). Any other label raises DataError at its line."""
+        negative,neutral,positive``; ``1.0`` as ``1``). Any other label raises DataError at
+        its line."""
         if table.labels is None:
             raise DataError("has no labels", file=table.path)
         lookup = self.label2id
         folded = {fold_label(name): i for i, name in enumerate(self.names)}
         by_index = not any(v in lookup or fold_label(v) in folded for v in table.labels) and all(
-            _is_int(v) and 0 <= int(v) < len(self) for v in table.labels
+            _integer(v) is not None and 0 <= _integer(v) < len(self) for v in table.labels
         )
         ids = np.empty(len(table), dtype=np.int64)
         merged: dict[str, list[int]] = {}
         for i, value in enumerate(table.labels):
             if by_index:
-                ids[i] = int(value)
+                ids[i] = _integer(value)
             elif value in lookup:
                 ids[i] = lookup[value]
             elif fold_label(value) in folded:
@@ -97,7 +100,8 @@ class LabelSet:
             table.stats["labels_merged"] = {
                 value: {"into": self.names[ids[rows[0]]], "rows": len(rows),
                         "first_line": table.lines[rows[0]]} for value, rows in merged.items()}
-            warn_data("label spellings that differ only in case, width or spacing were merged: "
+            warn_data("label spellings that differ only in case, width, spacing or a decimal "
+                      "point were merged: "
                       + "; ".join(f"{value!r} → {self.names[ids[rows[0]]]!r} ({len(rows)} "
                                   f"row{'s' if len(rows) > 1 else ''}, first on line "
                                   f"{table.lines[rows[0]]})" for value, rows in merged.items()),
@@ -113,8 +117,9 @@ class LabelSet:
         for i, dist in enumerate(table.soft):
             for name, weight in dist.items():
                 if name not in lookup:
-                    if _is_int(name) and 0 <= int(name) < len(self):
-                        out[i, int(name)] += weight
+                    index = _integer(name)
+                    if index is not None and 0 <= index < len(self):
+                        out[i, index] += weight
                         continue
                     raise table.error(i, f"soft label '{name}' is not one of "
                                       f"{', '.join(self.names)}")
@@ -139,16 +144,17 @@ class LabelSet:
 def canonical_spellings(values: Sequence[str]) -> dict[str, str]:
     """One spelling per label: fold key (:func:`~kanjo.data.normalize.fold_label`) → the most
     frequent spelling of that key, counting a spelling with surrounding spaces as its trimmed
-    form (ties: the first seen)."""
+    form (ties: the first seen); an integer key is its own spelling (``1.0`` → ``1``)."""
     counts: dict[str, Counter[str]] = {}
     for value in values:
         counts.setdefault(fold_label(value), Counter())[value.strip()] += 1
-    return {key: spellings.most_common(1)[0][0] for key, spellings in counts.items()}
+    return {key: key if _integer(key) is not None else spellings.most_common(1)[0][0]
+            for key, spellings in counts.items()}
 
 
-def _is_int(value: str) -> bool:
+def _integer(value: str) -> int | None:
+    """The integer a label spells (``2``, ``2.0``, ``２``), or None."""
     try:
-        int(value)
+        return int(fold_label(value))
     except ValueError:
-        return False
-    return True
+        return None

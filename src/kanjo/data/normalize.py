@@ -9,6 +9,7 @@ unchanged. Source: Unicode Standard Annex #15 (Normalization Forms), via :mod:`u
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Sequence
 
@@ -28,13 +29,20 @@ def normalize_texts(texts: Sequence[str]) -> tuple[list[str], int]:
     return out, sum(a != b for a, b in zip(texts, out, strict=True))
 
 
+_INTEGRAL_DECIMAL = re.compile(r"([+-]?\d+)\.0*")
+"""An integer written as a decimal (``1.0``, ``2.``, ``-1.00``): how pandas and spreadsheets
+write an integer column that has a blank cell in it."""
+
+
 def fold_label(name: str) -> str:
     """The key under which two label spellings are one label: NFKC, case-folded (then NFKC
     again, as Unicode's NFKC_Casefold does), invisible format characters (zero-width spaces,
     BOMs: category Cf) removed and runs of whitespace (ideographic spaces included) collapsed
-    to one space, trimmed. ``Positive``, `` positive ``, ``ｐｏｓｉｔｉｖｅ`` and ``POSITIVE``
-    fold to ``positive``; ``ﾎﾟｼﾞ`` to ``ポジ``. Hiragana and katakana are not folded together
-    (``ぽじ`` and ``ポジ`` stay apart): they can be different words."""
+    to one space, trimmed; an integer written as a decimal is that integer. ``Positive``,
+    `` positive ``, ``ｐｏｓｉｔｉｖｅ`` and ``POSITIVE`` fold to ``positive``; ``ﾎﾟｼﾞ`` to
+    ``ポジ``; ``1.0`` and ``１`` to ``1``. Hiragana and katakana are not folded together (``ぽじ``
+    and ``ポジ`` stay apart): they can be different words."""
     text = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", name).casefold())
-    text = "".join(c for c in text if unicodedata.category(c) != "Cf")
-    return " ".join(text.split())
+    text = " ".join("".join(c for c in text if unicodedata.category(c) != "Cf").split())
+    integral = _INTEGRAL_DECIMAL.fullmatch(text)
+    return str(int(integral.group(1))) if integral else text
