@@ -71,8 +71,7 @@ class LabelSet:
         case, width, spacing or a decimal point (:func:`~kanjo.data.normalize.fold_label`:
         ``Positive``, ``ｐｏｓｉｔｉｖｅ``, ``ﾎﾟｼﾞ``, ``1.0``) is that label: each such merge is
         warned about (:class:`~kanjo.errors.DataWarning`, naming the spelling, its rows and
-        first line)
-        and recorded in ``table.stats["labels_merged"]``. Integer labels index into the names
+        first line) and recorded in ``table.stats["labels_merged"]``. Integer labels index the names
         when they are not names themselves (``0/1/2`` with ``--labels
         negative,neutral,positive``; ``1.0`` as ``1``). Any other label raises DataError at
         its line."""
@@ -80,18 +79,19 @@ class LabelSet:
             raise DataError("has no labels", file=table.path)
         lookup = self.label2id
         folded = {fold_label(name): i for i, name in enumerate(self.names)}
-        by_index = not any(v in lookup or fold_label(v) in folded for v in table.labels) and all(
-            _integer(v) is not None and 0 <= _integer(v) < len(self) for v in table.labels
-        )
+        keys = {value: fold_label(value) for value in set(table.labels)}  # once per spelling
+        index = {value: _integer(key) for value, key in keys.items()}
+        by_index = not any(v in lookup or key in folded for v, key in keys.items()) and all(
+            n is not None and 0 <= n < len(self) for n in index.values())
         ids = np.empty(len(table), dtype=np.int64)
         merged: dict[str, list[int]] = {}
         for i, value in enumerate(table.labels):
             if by_index:
-                ids[i] = _integer(value)
+                ids[i] = index[value]
             elif value in lookup:
                 ids[i] = lookup[value]
-            elif fold_label(value) in folded:
-                ids[i] = folded[fold_label(value)]
+            elif keys[value] in folded:
+                ids[i] = folded[keys[value]]
                 merged.setdefault(value, []).append(i)
             else:
                 raise table.error(i, f"label '{value}' is not one of {', '.join(self.names)}",
