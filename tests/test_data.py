@@ -174,3 +174,17 @@ def test_length_sorted_batches_hold_every_row_once_within_both_budgets(
         for batch in batches[:-1]:
             assert len(batch) == batch_size or \
                 (len(batch) + 1) * max(lengths[i] for i in batch) > max_tokens
+
+
+def test_streamed_jsonl_names_each_column_once(tmp_path: Path) -> None:
+    """The columns of a JSONL chunk (the header of a CSV/TSV prediction file) list each key once,
+    in order of first appearance, however many rows share it."""
+    from kanjo.data.stream import stream_texts
+
+    path = tmp_path / "in.jsonl"
+    rows = [{"id": 1, "text": "駅から近い"}, {"id": 2, "text": "朝食が美味しい"},
+            {"id": 3, "text": "部屋が狭い", "note": "x"}]
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows),
+                    encoding="utf-8")
+    chunks = list(stream_texts(path, chunk_rows=2))
+    assert [c.columns for c in chunks] == [["id", "text"], ["id", "text", "note"]]

@@ -215,7 +215,7 @@ def _line_chunks(path: Path, fmt: str, lines: Iterator[tuple[int, str]],
         if not len(table):
             continue
         readers._check_texts(table)
-        columns += [k for record in records for k in record if k not in columns]
+        columns = list(dict.fromkeys([*columns, *(k for record in records for k in record)]))
         rows += len(table)
         yield Chunk(index, table, records, list(columns))
         index += 1
