@@ -117,6 +117,21 @@ def test_spellings_merge_and_unknown_labels_name_their_line(tmp_path: Path) -> N
         multi_hot(labels.__class__(("Room", "Spa")), table, parse_label_sets(table))
 
 
+def test_labels_joined_by_a_separator_without_label_sep_are_refused(tmp_path: Path) -> None:
+    """A file that separates its labels with ';', read without --label-sep, would train
+    '部屋;食事' as a label of its own: refused, naming the separator to pass."""
+    path = tmp_path / "t.csv"
+    path.write_text("text,labels\n部屋が広い。,部屋\n朝食も部屋も良い。,部屋;食事\n"
+                    "朝食が美味しい。,食事\n", encoding="utf-8")
+    with pytest.raises(DataError, match="joined by ';'") as info:
+        infer_targets(read_table(path), "multi-label")
+    assert "--label-sep ';'" in (info.value.hint or "")
+    labels, y = infer_targets(read_table(path), "multi-label", label_sep=";")
+    assert labels.names == ("部屋", "食事") and y.tolist() == [[1, 0], [1, 1], [0, 1]]
+    path.write_text("text,labels\n部屋が広い。,部屋\nA;Bの件。,A;B\n", encoding="utf-8")
+    assert infer_targets(read_table(path), "multi-label")[0].names == ("A;B", "部屋")
+
+
 def test_an_empty_cell_is_missing_not_an_empty_set(tmp_path: Path) -> None:
     path = tmp_path / "t.csv"
     path.write_text("text,labels\n部屋が広い。,部屋\n特になし。,\n", encoding="utf-8")

@@ -87,6 +87,25 @@ def infer_label_names(table: Table, sets: list[tuple[str, ...]]) -> LabelSet:
     return LabelSet(tuple(found))
 
 
+LIKELY_SEPARATORS = (";", "|", ",", "、", "/")
+
+
+def check_not_joined(labels: LabelSet, table: Table) -> None:
+    """DataError naming the separator when a label is two or more of the other labels joined
+    by one of :data:`LIKELY_SEPARATORS` — each cell was read as one label, so ``部屋;食事``
+    would be trained as a label of its own and never as 部屋 and 食事."""
+    names = set(labels.names)
+    for name in labels.names:
+        for sep in LIKELY_SEPARATORS:
+            parts = [part.strip() for part in name.split(sep)]
+            if len(parts) > 1 and all(part in names for part in parts if part):
+                raise DataError(f"has the label {name!r}, which is the labels "
+                                f"{', '.join(repr(p) for p in parts if p)} joined by {sep!r}: "
+                                "each cell was read as one label", file=table.path,
+                                hint=f"pass --label-sep '{sep}' (or write the cells as JSON "
+                                     "lists)")
+
+
 def multi_hot(labels: LabelSet, table: Table, sets: list[tuple[str, ...]]) -> np.ndarray:
     """Targets [n, k] (float32, 1 where row i has label j). Each label goes through
     :meth:`LabelSet.encode` (spelling merges warned about and recorded in ``table.stats``; an
@@ -132,8 +151,13 @@ class MultiLabelSet:
 
     @classmethod
     def infer(cls, table: Table, sep: str | None = None) -> MultiLabelSet:
-        """The labels that occur in ``table``'s label sets (DataError: fewer than two)."""
-        return cls(infer_label_names(table, parse_label_sets(table, sep)), sep)
+        """The labels that occur in ``table``'s label sets. DataError: fewer than two, or,
+        without ``sep``, labels that are other labels joined by a separator (``部屋;食事``
+        beside ``部屋``: the file separates its labels, and ``--label-sep`` was forgotten)."""
+        labels = infer_label_names(table, parse_label_sets(table, sep))
+        if sep is None:
+            check_not_joined(labels, table)
+        return cls(labels, sep)
 
     @property
     def names(self) -> tuple[str, ...]:
