@@ -128,6 +128,9 @@ def test_labels_joined_by_a_separator_without_label_sep_are_refused(tmp_path: Pa
     assert "--label-sep ';'" in (info.value.hint or "")
     labels, y = infer_targets(read_table(path), "multi-label", label_sep=";")
     assert labels.names == ("部屋", "食事") and y.tolist() == [[1, 0], [1, 1], [0, 1]]
+    with pytest.warns(UserWarning, match="pass --task multi-label --label-sep ';'"):
+        classes = targets_for("classification", read_table(path))
+    assert classes.names == ("部屋", "部屋;食事", "食事")
     path.write_text("text,labels\n部屋が広い。,部屋\nA;Bの件。,A;B\n", encoding="utf-8")
     assert infer_targets(read_table(path), "multi-label")[0].names == ("A;B", "部屋")
 

@@ -90,20 +90,33 @@ def infer_label_names(table: Table, sets: list[tuple[str, ...]]) -> LabelSet:
 LIKELY_SEPARATORS = (";", "|", ",", "、", "/")
 
 
-def check_not_joined(labels: LabelSet, table: Table) -> None:
-    """DataError naming the separator when a label is two or more of the other labels joined
-    by one of :data:`LIKELY_SEPARATORS` — each cell was read as one label, so ``部屋;食事``
-    would be trained as a label of its own and never as 部屋 and 食事."""
+def joined_label(labels: LabelSet) -> tuple[str, list[str], str] | None:
+    """The first label that is two or more of the other labels joined by one of
+    :data:`LIKELY_SEPARATORS`, as (label, its parts, the separator); None if there is none.
+    Such a label means each cell was read as one label: ``部屋;食事`` would be trained as a
+    label of its own, never as 部屋 and 食事."""
     names = set(labels.names)
     for name in labels.names:
         for sep in LIKELY_SEPARATORS:
-            parts = [part.strip() for part in name.split(sep)]
-            if len(parts) > 1 and all(part in names for part in parts if part):
-                raise DataError(f"has the label {name!r}, which is the labels "
-                                f"{', '.join(repr(p) for p in parts if p)} joined by {sep!r}: "
-                                "each cell was read as one label", file=table.path,
-                                hint=f"pass --label-sep '{sep}' (or write the cells as JSON "
-                                     "lists)")
+            parts = [part.strip() for part in name.split(sep) if part.strip()]
+            if len(parts) > 1 and all(part in names for part in parts):
+                return name, parts, sep
+    return None
+
+
+def joined_message(found: tuple[str, list[str], str]) -> str:
+    """What :func:`joined_label` found, in words."""
+    name, parts, sep = found
+    return (f"has the label {name!r}, which is the labels "
+            f"{', '.join(repr(p) for p in parts)} joined by {sep!r}: each cell was read as one "
+            "label")
+
+
+def check_not_joined(labels: LabelSet, table: Table) -> None:
+    """DataError naming the separator to pass when :func:`joined_label` finds one."""
+    if found := joined_label(labels):
+        raise DataError(joined_message(found), file=table.path,
+                        hint=f"pass --label-sep '{found[2]}' (or write the cells as JSON lists)")
 
 
 def multi_hot(labels: LabelSet, table: Table, sets: list[tuple[str, ...]]) -> np.ndarray:

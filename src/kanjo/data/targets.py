@@ -21,7 +21,7 @@ import dataclasses
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from kanjo.data.label_sets import MultiLabelSet, reject_label_lists
+from kanjo.data.label_sets import MultiLabelSet, joined_label, joined_message, reject_label_lists
 from kanjo.data.labels import LabelSet
 from kanjo.data.readers import Table
 from kanjo.data.regression import RegressionTarget, parse_number
@@ -39,6 +39,9 @@ def _classification(table: Table, names: Sequence[str] | None,
     reject_label_lists(table)
     found = LabelSet(tuple(names)) if names else LabelSet.infer(table)
     warn_if_regression_like(table, found)
+    if joined := joined_label(found):
+        warn_data(f"{joined_message(joined)}; if a text can have several labels, pass --task "
+                  f"multi-label --label-sep '{joined[2]}'", file=table.path)
     return found
 
 
