@@ -239,7 +239,8 @@ def test_downstream_commands_refuse_a_regression_with_one_message(
 
 def test_tfidf_covers_pairs_and_regression(pair_data: dict[str, Path],
                                            regression_data: dict[str, Path],
-                                           tmp_path: Path) -> None:
+                                           tmp_path: Path,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
     import kanjo
 
     pairs = kanjo.train(pair_data["train"], tmp_path / "pairs", model="tfidf",
@@ -251,6 +252,9 @@ def test_tfidf_covers_pairs_and_regression(pair_data: dict[str, Path],
     scores = kanjo.train(regression_data["train"], tmp_path / "scores", model="tfidf",
                          task="regression", label_column="score", dev=str(regression_data["dev"]))
     assert scores.meta["dev_metrics"]["pearson"] > 0.8
+    summaries = capsys.readouterr().err
+    assert "n-grams + logistic regression" in summaries
+    assert "n-grams + ridge regression" in summaries
     np.testing.assert_allclose(kanjo.load(tmp_path / "scores").predict_values(["部屋が良かった。"]),
                                scores.predict_values(["部屋が良かった。"]))
 

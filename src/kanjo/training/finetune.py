@@ -109,8 +109,10 @@ def fit(prepared: TrainingData, config: TrainConfig, out: Path, *, resume: bool 
         work.mkdir(parents=True)
         try:
             if recipe == "tfidf":
-                print(run_summary(prepared, config, "TF-IDF character n-grams + logistic "
-                                  "regression"), file=sys.stderr, flush=True)
+                head = "ridge regression" if prepared.labels.task == "regression" \
+                    else "logistic regression"
+                print(run_summary(prepared, config, f"TF-IDF character n-grams + {head}"),
+                      file=sys.stderr, flush=True)
                 classifier = _fit_tfidf(prepared)
                 train_seconds = time.time() - started
             else:
