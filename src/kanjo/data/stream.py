@@ -217,7 +217,7 @@ def _line_chunks(path: Path, fmt: str, lines: Iterator[tuple[int, str]],
         readers._check_texts(table)
         columns = list(dict.fromkeys([*columns, *(k for record in records for k in record)]))
         rows += len(table)
-        yield Chunk(index, table, records, list(columns))
+        yield Chunk(index, table, records, columns)  # a new list each chunk
         index += 1
     if header is None and fmt == "tsv":
         raise DataError("is empty", file=path)

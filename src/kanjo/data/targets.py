@@ -39,7 +39,7 @@ def _classification(table: Table, names: Sequence[str] | None,
     reject_label_lists(table)
     found = LabelSet(tuple(names)) if names else LabelSet.infer(table)
     warn_if_regression_like(table, found)
-    if joined := joined_label(found):
+    if not names and (joined := joined_label(found)):  # a saved model's names: said at train
         warn_data(f"{joined_message(joined)}; if a text can have several labels, pass --task "
                   f"multi-label --label-sep '{joined[2]}'", file=table.path)
     return found
